@@ -1,0 +1,28 @@
+/**
+ * @module
+ * Dead letters on `jetbus.dlq.<queue>.<type>` (limits stream, kept until replayed or removed): the envelope,
+ * the last error and the attempts used. Messages that could not be decoded keep their raw text instead.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { EpochMillis, ErrorBody } from "./common.ts";
+import { JobEnvelope } from "./envelope.ts";
+
+export const DeadLetterReason = Type.Union([
+  Type.Literal("exhausted"),
+  Type.Literal("permanent"),
+  Type.Literal("worker_died"),
+  Type.Literal("malformed"),
+]);
+export type DeadLetterReason = Static<typeof DeadLetterReason>;
+
+export const DeadLetter = Type.Object({
+  v: Type.Literal(1),
+  reason: DeadLetterReason,
+  envelope: Type.Optional(JobEnvelope),
+  raw: Type.Optional(Type.String({ description: "undecodable message body (malformed only)" })),
+  source_subject: Type.String(),
+  error: ErrorBody,
+  attempts: Type.Integer({ minimum: 0 }),
+  failed_at: EpochMillis,
+});
+export type DeadLetter = Static<typeof DeadLetter>;

@@ -1,0 +1,39 @@
+/**
+ * @module
+ * Error codes travel over the wire as `{code, message, retryable, details}`; receivers branch on `code`,
+ * never on the message.
+ */
+export const ErrorCodes = {
+  /** The request or job does not match the protocol schema (missing type, wrong field types, bad names). */
+  Validation: "VALIDATION",
+  UnsupportedVersion: "UNSUPPORTED_VERSION",
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  /** A `uniqueFor` claim on the same (queue, type, payload) is still live. */
+  Duplicate: "DUPLICATE",
+  /** The jobs stream is at its configured limit: the dispatch is rejected, never silently dropped. */
+  QueueFull: "QUEUE_FULL",
+  NotFound: "NOT_FOUND",
+  Timeout: "TIMEOUT",
+  Permanent: "PERMANENT",
+  /** A handler threw (or rejected with) something that is not a JetbusError. */
+  HandlerError: "HANDLER_ERROR",
+  NoHandler: "NO_HANDLER",
+  /** No dispatcher answered, or a stream had no leader: try again later. */
+  Unavailable: "UNAVAILABLE",
+  Internal: "INTERNAL",
+  Cancelled: "CANCELLED",
+  /** Every attempt ended with its worker dying mid-run. */
+  WorkerDied: "WORKER_DIED",
+  /** A stored message could not be decoded; it was dead-lettered with its raw bytes. */
+  Malformed: "MALFORMED",
+  /** Control flow: the job is put back for later without using an attempt. */
+  Released: "RELEASED",
+  RateLimited: "RATE_LIMITED",
+  Overlapping: "OVERLAPPING",
+  /** A workflow member's message is gone, or no live worker serves its type past the deadline. */
+  MemberLost: "MEMBER_LOST",
+  NoWorker: "NO_WORKER",
+  CreationInterrupted: "CREATION_INTERRUPTED",
+  ShuttingDown: "SHUTTING_DOWN",
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

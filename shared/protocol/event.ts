@@ -1,0 +1,63 @@
+/**
+ * @module
+ * Lifecycle events on `jetbus.events.<source>`, in a limits stream with bounded retention. One stored message
+ * carries a batch of events, so events cost no stored message per job. Positive facts have deterministic ids
+ * and are emitted once per fact.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { EpochMillis, ErrorBody, TraceFields } from "./common.ts";
+
+export const EVENT_KINDS = [
+  "dispatch_started",
+  "dispatch_succeeded",
+  "dispatch_failed",
+  "job_started",
+  "job_succeeded",
+  "job_failed",
+  "job_retried",
+  "job_dead_lettered",
+  "chain_started",
+  "chain_advanced",
+  "chain_completed",
+  "chain_failed",
+  "batch_started",
+  "batch_progressed",
+  "batch_completed",
+  "batch_failed",
+  "batch_cancelled",
+  "callback_started",
+  "callback_succeeded",
+  "callback_failed",
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export const EventKindSchema = Type.Union(EVENT_KINDS.map((k) => Type.Literal(k)));
+
+export const BusEventWire = Type.Object({
+  id: Type.String(),
+  kind: EventKindSchema,
+  at: EpochMillis,
+  dispatch_id: Type.Optional(Type.String()),
+  job_id: Type.Optional(Type.String()),
+  chain_id: Type.Optional(Type.String()),
+  batch_id: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+  queue: Type.Optional(Type.String()),
+  attempt: Type.Optional(Type.Integer({ minimum: 0 })),
+  duration_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+  error: Type.Optional(ErrorBody),
+  callback: Type.Optional(Type.String()),
+  counts: Type.Optional(
+    Type.Object({
+      total: Type.Integer(),
+      pending: Type.Integer(),
+      processed: Type.Integer(),
+      failed: Type.Integer(),
+    }),
+  ),
+  ...TraceFields,
+});
+export type BusEventWire = Static<typeof BusEventWire>;
+
+export const EventMessage = Type.Object({ v: Type.Literal(1), events: Type.Array(BusEventWire) });
+export type EventMessage = Static<typeof EventMessage>;

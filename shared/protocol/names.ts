@@ -1,0 +1,67 @@
+/**
+ * @module
+ * Every stream, consumer, KV bucket and KV key name jetbus uses is built here, so the layout can be read
+ * (and changed) in one place. docs/architecture.md has the same table for humans.
+ */
+import { createHash } from "node:crypto";
+
+export const STREAMS = {
+  /** Work queue of runnable jobs, subject `jetbus.jobs.<queue>.<type>`. */
+  jobs: "JETBUS_JOBS",
+  /** Work queue of jobs waiting for a time (delay, backoff, release), forwarded into JOBS when due. */
+  delayed: "JETBUS_DELAYED",
+  /** Work queue of outcome batches from workers, consumed by coordinators. */
+  outcomes: "JETBUS_OUTCOMES",
+  /** Limits stream of jobs whose attempts are spent (or that could not be read), kept for replay. */
+  deadLetters: "JETBUS_DLQ",
+  /** Limits stream of lifecycle events with bounded retention. */
+  events: "JETBUS_EVENTS",
+} as const;
+
+export const BUCKETS = {
+  workflows: "jetbus-workflows",
+  results: "jetbus-results",
+  unique: "jetbus-unique",
+  locks: "jetbus-locks",
+  limits: "jetbus-limits",
+  workers: "jetbus-workers",
+  cancels: "jetbus-cancels",
+} as const;
+
+export const CONSUMERS = {
+  scheduler: "jetbus-scheduler",
+  coordinator: "jetbus-coordinator",
+} as const;
+
+export const QUEUE_GROUPS = { dispatcher: "jetbus-dispatcher" } as const;
+
+export function shortHash(input: string, hexChars = 10): string {
+  return createHash("sha256").update(input).digest("hex").slice(0, hexChars);
+}
+
+/**
+ * One durable consumer per (queue, type), so a worker pulls only the types it handles and a slow type never
+ * blocks another. Consumer names may not contain dots or wildcards; the hash keeps sanitized names distinct.
+ */
+export function jobConsumerName(queue: string, type: string): string {
+  const readable = type.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 48);
+  return `jobs-${queue}-${readable}-${shortHash(`${queue}\u0000${type}`)}`;
+}
+
+export const keys = {
+  chain: (id: string) => `chain.${id}`,
+  batch: (id: string) => `batch.${id}`,
+  workflow: (kind: "chain" | "batch", id: string) => `${kind}.${id}`,
+  result: (dispatchId: string) => dispatchId,
+  /** sha256 of the logical job (queue, type, canonical payload), length-framed so fields cannot run together. */
+  unique: (queue: string, type: string, canonicalPayload: string) =>
+    createHash("sha256")
+      .update(`jetbus:unique:v1|${queue.length}:${queue}|${type.length}:${type}|${canonicalPayload}`)
+      .digest("hex"),
+  lock: (key: string) => createHash("sha256").update(`lock|${key}`).digest("hex"),
+  /** A fixed window per key: the window index in the key means no reset logic and no shared hot key. */
+  limit: (key: string, windowIndex: number) =>
+    `${createHash("sha256").update(`limit|${key}`).digest("hex")}.${windowIndex}`,
+  worker: (workerId: string) => workerId,
+  cancel: (batchId: string) => batchId,
+} as const;

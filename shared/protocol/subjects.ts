@@ -1,0 +1,43 @@
+/**
+ * @module
+ * NATS subjects of protocol v1. Request subjects are answered by any dispatcher replica (queue group
+ * `jetbus-dispatcher`); stream subjects are stored by JetStream. See docs/protocol.md.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const REQUEST_SUBJECTS = {
+  dispatch: "jetbus.v1.dispatch",
+  dispatchBulk: "jetbus.v1.dispatch.bulk",
+  chain: "jetbus.v1.chain",
+  batchCreate: "jetbus.v1.batch.create",
+  batchAppend: "jetbus.v1.batch.append",
+  batchSeal: "jetbus.v1.batch.seal",
+  batchCancel: "jetbus.v1.batch.cancel",
+} as const;
+
+export const STREAM_SUBJECTS = {
+  jobs: "jetbus.jobs.>",
+  delayed: "jetbus.delayed.>",
+  outcomes: "jetbus.outcomes.>",
+  deadLetters: "jetbus.dlq.>",
+  events: "jetbus.events.>",
+} as const;
+
+export const subjects = {
+  job: (queue: string, type: string) => `jetbus.jobs.${queue}.${type}`,
+  delayed: (queue: string, type: string) => `jetbus.delayed.${queue}.${type}`,
+  outcomes: (source: string) => `jetbus.outcomes.${source}`,
+  deadLetter: (queue: string, type: string) => `jetbus.dlq.${queue}.${type}`,
+  /** Messages that could not be read at all land under a reserved queue token. */
+  invalidDeadLetter: (source: string) => `jetbus.dlq._invalid.${source}`,
+  events: (source: string) => `jetbus.events.${source}`,
+  /** Core NATS (not stored): "this dispatch or workflow has an outcome", for `bus.wait` without polling. */
+  done: (id: string) => `jetbus.done.${id}`,
+} as const;
+
+/** Splits `jetbus.<jobs|delayed|dlq>.<queue>.<type>`; a type may itself contain dots. */
+export function parseJobSubject(subject: string): { queue: string; type: string } | null {
+  const parts = subject.split(".");
+  if (parts.length < 4 || parts[0] !== "jetbus") return null;
+  return { queue: parts[2]!, type: parts.slice(3).join(".") };
+}
