@@ -1,0 +1,178 @@
+/**
+ * @module
+ * Pulling from a durable consumer with bounded buffering. `consume()` re-pulls on arrival whatever the
+ * handlers' pace, so one process could hoard a slow type's jobs; this loop fetches only what it has room for
+ * (`concurrency × groupSize + prefetch`), keeps buffered messages alive with `working()` while they wait, and
+ * hands them to `handle` one by one (workers) or in groups (the coordinator). It survives reconnects and
+ * re-creates its consumer if the server lost it.
+ */
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { delay } from "@nats-io/transport-node";
+import type { Logger } from "../service/logger.ts";
+
+export interface PullLoopOptions {
+  js: JetStreamClient;
+  stream: string;
+  consumer: string;
+  /** groups handled at once */
+  concurrency: number;
+  /** messages per handler call: 1 for jobs, hundreds for outcome groups */
+  groupSize: number;
+  /** extra messages fetched ahead of free slots */
+  prefetch: number;
+  /** consumer ack wait: buffered messages are kept alive well inside it */
+  ackWaitMs: number;
+  /** fetch expiry: how long a pull waits for messages that have not arrived yet */
+  expiresMs?: number;
+  handle: (msgs: JsMsg[]) => Promise<void>;
+  /** re-create the consumer (the server lost it); called before the next fetch */
+  recreate?: () => Promise<void>;
+  log: Logger;
+}
+
+interface Buffered {
+  m: JsMsg;
+  at: number;
+}
+
+export class PullLoop {
+  private buffer: Buffered[] = [];
+  private running = 0;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private idle: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly o: PullLoopOptions) {}
+
+  start(): void {
+    this.loop = this.fetchLoop();
+    this.keepAlive = setInterval(() => this.touchBuffered(), Math.max(250, Math.floor(this.o.ackWaitMs / 3)));
+    this.keepAlive.unref();
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  private capacity(): number {
+    return this.o.concurrency * this.o.groupSize + this.o.prefetch;
+  }
+
+  private free(): number {
+    return this.capacity() - this.buffer.length - this.running * this.o.groupSize;
+  }
+
+  private async fetchLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const want = this.free();
+      if (want < Math.max(1, Math.floor(this.capacity() / 4))) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      try {
+        const consumer = await this.o.js.consumers.get(this.o.stream, this.o.consumer);
+        const batch = await consumer.fetch({ max_messages: want, expires: this.o.expiresMs ?? 5_000 });
+        for await (const m of batch) {
+          if (this.stopped) {
+            this.buffer.push({ m, at: Date.now() });
+            continue;
+          }
+          this.buffer.push({ m, at: Date.now() });
+          this.pump();
+        }
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        failures++;
+        const code = (err as { code?: number | string }).code;
+        if ((code === 10014 || code === 10059 || /not found/i.test(String(err))) && this.o.recreate) {
+          this.o.log.warn(
+            { err: String(err), consumer: this.o.consumer },
+            "consumer missing: re-creating it",
+          );
+          await this.o
+            .recreate()
+            .catch((e: unknown) => this.o.log.error({ err: e }, "could not re-create consumer"));
+        } else if (failures === 1 || failures % 20 === 0) {
+          this.o.log.warn(
+            { err: String(err), consumer: this.o.consumer, failures },
+            "fetch failed; retrying",
+          );
+        }
+        await delay(Math.min(100 * failures, 2_000));
+      }
+    }
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.o.concurrency && this.buffer.length > 0) {
+      const group = this.buffer.splice(0, this.o.groupSize).map((b) => b.m);
+      this.running++;
+      void this.o
+        .handle(group)
+        .catch((err: unknown) => this.o.log.error({ err }, "message handler failed"))
+        .finally(() => {
+          this.running--;
+          if (this.running === 0 && this.buffer.length === 0) this.idle?.();
+          this.pump();
+          this.wakeFetch();
+        });
+    }
+  }
+
+  private wakeFetch(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Messages waiting in our buffer are delivered as far as the server knows: keep their ack timers fresh. */
+  private touchBuffered(): void {
+    const now = Date.now();
+    for (const b of this.buffer) {
+      if (now - b.at > this.o.ackWaitMs / 3) {
+        b.m.working();
+        b.at = now;
+      }
+    }
+  }
+
+  /**
+   * Stops fetching and hands back the messages that were buffered but never started (the caller releases
+   * them); handlers already running go on until `idle()`.
+   */
+  stop(): JsMsg[] {
+    this.stopped = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.wakeFetch();
+    const unstarted = this.buffer.map((b) => b.m);
+    this.buffer = [];
+    return unstarted;
+  }
+
+  /** Resolves when no handler is running (after `stop()`). */
+  async idleOrTimeout(ms: number): Promise<boolean> {
+    if (this.running === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      this.idle = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+    });
+  }
+
+  /** Messages that arrived after stop() (from the last fetch) are returned by the next call. */
+  drainLate(): JsMsg[] {
+    const late = this.buffer.map((b) => b.m);
+    this.buffer = [];
+    return late;
+  }
+
+  async closed(): Promise<void> {
+    await this.loop;
+  }
+}

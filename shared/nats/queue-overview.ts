@@ -1,0 +1,62 @@
+/**
+ * @module
+ * What is waiting where, and who serves it: per (queue, type), jobs stored ready and delayed, the consumer's
+ * pending and in-flight counts (num_pending + num_ack_pending is the true depth, NATS-NOTES §10) and the live
+ * workers serving it. Used by `jetbus queues` and by the coordinator's metrics.
+ */
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import { STREAMS } from "../protocol/names.ts";
+import { parseJobSubject } from "../protocol/subjects.ts";
+import { listWorkers } from "../worker/registry.ts";
+
+export interface QueueRow {
+  queue: string;
+  type: string;
+  ready: number;
+  delayed: number;
+  /** delivered to a worker and not yet acked */
+  inFlight: number;
+  workers: number;
+}
+
+async function subjectCounts(jsm: JetStreamManager, stream: string): Promise<Record<string, number>> {
+  const info = await jsm.streams.info(stream, { subjects_filter: ">" });
+  return info.state.subjects ?? {};
+}
+
+export async function queueOverview(
+  jsm: JetStreamManager,
+  workers: KV,
+  now = Date.now(),
+): Promise<QueueRow[]> {
+  const rows = new Map<string, QueueRow>();
+  const row = (queue: string, type: string) => {
+    const k = `${queue}\u0000${type}`;
+    let r = rows.get(k);
+    if (!r) rows.set(k, (r = { queue, type, ready: 0, delayed: 0, inFlight: 0, workers: 0 }));
+    return r;
+  };
+  const [ready, delayed, live] = await Promise.all([
+    subjectCounts(jsm, STREAMS.jobs),
+    subjectCounts(jsm, STREAMS.delayed),
+    listWorkers(workers, now),
+  ]);
+  for (const [subject, n] of Object.entries(ready)) {
+    const p = parseJobSubject(subject);
+    if (p) row(p.queue, p.type).ready += n;
+  }
+  for (const [subject, n] of Object.entries(delayed)) {
+    const p = parseJobSubject(subject);
+    if (p) row(p.queue, p.type).delayed += n;
+  }
+  for await (const c of jsm.consumers.list(STREAMS.jobs)) {
+    const p = c.config.filter_subject ? parseJobSubject(c.config.filter_subject) : null;
+    if (!p) continue;
+    const r = row(p.queue, p.type);
+    r.inFlight = c.num_ack_pending;
+    r.ready = Math.max(r.ready - c.num_ack_pending, c.num_pending);
+  }
+  for (const w of live) for (const s of w.serves) row(s.queue, s.type).workers++;
+  return [...rows.values()].sort((a, b) => a.queue.localeCompare(b.queue) || a.type.localeCompare(b.type));
+}

@@ -1,0 +1,87 @@
+/**
+ * @module
+ * The shell every service runs in: load config, connect, start, serve health and metrics, and on SIGTERM or
+ * SIGINT stop taking work, finish or release what is in flight, and exit. A second signal exits at once.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { collectDefaultMetrics } from "prom-client";
+import { connectNats } from "../nats/connection.ts";
+import type { CommonConfig } from "./common-config.ts";
+import { startHttp } from "./http.ts";
+import { createLogger, type Logger } from "./logger.ts";
+
+export interface RunningService {
+  /** stop taking new work, then finish or release in-flight work */
+  drain(): Promise<void>;
+  notReadyReason?(): string | null;
+}
+
+export interface ServiceContext<C> {
+  nc: NatsConnection;
+  log: Logger;
+  config: C;
+}
+
+export interface ServiceSpec<C extends { common: CommonConfig }> {
+  name: string;
+  config: C;
+  start(ctx: ServiceContext<C>): Promise<RunningService>;
+}
+
+export async function runService<C extends { common: CommonConfig }>(spec: ServiceSpec<C>): Promise<void> {
+  const { common } = spec.config;
+  const log = createLogger(spec.name, common.logLevel);
+  collectDefaultMetrics({ prefix: "jetbus_process_" });
+  process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+
+  let connected = false;
+  let running: RunningService | null = null;
+  const http = await startHttp(common.httpHost, common.httpPort, {
+    notReadyReason: () =>
+      !connected ? "not connected to NATS" : !running ? "starting" : (running.notReadyReason?.() ?? null),
+  });
+  log.info({ http_port: http.port, nats: common.natsServers }, `${spec.name} starting`);
+
+  const nc = await connectNats({
+    servers: common.natsServers,
+    name: `jetbus-${spec.name}`,
+    ...(common.natsUser ? { user: common.natsUser } : {}),
+    ...(common.natsPass ? { pass: common.natsPass } : {}),
+    ...(common.natsToken ? { token: common.natsToken } : {}),
+    onStatus: (type, data) => {
+      if (type === "disconnect") connected = false;
+      if (type === "reconnect") connected = true;
+      if (type === "error") log.error({ data }, "nats error");
+      else if (type !== "ping" && type !== "update") log.info({ status: type }, `nats ${type}`);
+    },
+  });
+  connected = true;
+  running = await spec.start({ nc, log, config: spec.config });
+  log.info(`${spec.name} ready`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, `${spec.name} draining`);
+    const timer = setTimeout(() => {
+      log.error("drain took too long: exiting");
+      process.exit(1);
+    }, common.drainTimeoutMs + 10_000);
+    timer.unref();
+    try {
+      await running?.drain();
+      await nc.drain();
+    } catch (err) {
+      log.error({ err }, "error while draining");
+    }
+    await http.close();
+    log.info(`${spec.name} stopped`);
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}

@@ -1,0 +1,115 @@
+/**
+ * @module
+ * Prometheus metrics, one registry per process (prom-client's default). Labels are low-cardinality: queue,
+ * job type, callback kind, status. Gauges that need a server query (lag, types without a worker) are filled
+ * by collectors at scrape time in the services that own them.
+ */
+import { Counter, Gauge, Histogram } from "prom-client";
+
+const jobLabels = ["queue", "type"] as const;
+
+export const metrics = {
+  dispatched: new Counter({
+    name: "jetbus_jobs_dispatched_total",
+    help: "Jobs accepted by the dispatcher",
+    labelNames: jobLabels,
+  }),
+  rejected: new Counter({
+    name: "jetbus_dispatch_rejected_total",
+    help: "Dispatches rejected, by error code",
+    labelNames: ["code"] as const,
+  }),
+  succeeded: new Counter({
+    name: "jetbus_jobs_succeeded_total",
+    help: "Jobs that succeeded",
+    labelNames: jobLabels,
+  }),
+  failed: new Counter({
+    name: "jetbus_jobs_failed_total",
+    help: "Jobs that failed terminally",
+    labelNames: jobLabels,
+  }),
+  retried: new Counter({
+    name: "jetbus_jobs_retried_total",
+    help: "Failed attempts scheduled again",
+    labelNames: jobLabels,
+  }),
+  deadLettered: new Counter({
+    name: "jetbus_jobs_dead_lettered_total",
+    help: "Jobs moved to the dead-letter stream",
+    labelNames: jobLabels,
+  }),
+  released: new Counter({
+    name: "jetbus_jobs_released_total",
+    help: "Jobs put back without using an attempt (rate limit, overlap, release)",
+    labelNames: [...jobLabels, "reason"] as const,
+  }),
+  skipped: new Counter({
+    name: "jetbus_jobs_skipped_total",
+    help: "Members of cancelled batches not run",
+    labelNames: jobLabels,
+  }),
+  duration: new Histogram({
+    name: "jetbus_job_duration_seconds",
+    help: "Handler run time per attempt",
+    labelNames: [...jobLabels, "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+  }),
+  inFlight: new Gauge({
+    name: "jetbus_worker_jobs_in_flight",
+    help: "Handlers running in this worker",
+    labelNames: jobLabels,
+  }),
+  stuckHandlers: new Gauge({
+    name: "jetbus_worker_abandoned_handlers",
+    help: "Handlers still running after their timeout freed the slot",
+  }),
+  eventLoopBlocked: new Counter({
+    name: "jetbus_worker_event_loop_blocked_total",
+    help: "Times the event loop was blocked past the threshold (a handler blocking the loop cannot be timed out)",
+  }),
+  consumerLag: new Gauge({
+    name: "jetbus_consumer_lag",
+    help: "Jobs waiting or in flight per (queue, type): consumer num_pending + num_ack_pending",
+    labelNames: jobLabels,
+  }),
+  typesWithoutWorker: new Gauge({
+    name: "jetbus_types_without_worker",
+    help: "(queue, type) pairs with pending jobs and no live worker",
+  }),
+  pendingWithoutWorker: new Gauge({
+    name: "jetbus_pending_without_worker",
+    help: "Pending jobs of a (queue, type) no live worker serves",
+    labelNames: jobLabels,
+  }),
+  activeWorkflows: new Gauge({
+    name: "jetbus_active_workflows",
+    help: "Chains and batches not yet finished",
+    labelNames: ["kind"] as const,
+  }),
+  workflowTransitions: new Counter({
+    name: "jetbus_workflow_transitions_total",
+    help: "Revision-checked workflow writes",
+    labelNames: ["kind", "op"] as const,
+  }),
+  callbacks: new Counter({
+    name: "jetbus_callback_outcomes_total",
+    help: "Callback job outcomes",
+    labelNames: ["kind", "status"] as const,
+  }),
+  kvConflicts: new Counter({
+    name: "jetbus_kv_conflict_retries_total",
+    help: "Revision conflicts retried",
+    labelNames: ["bucket"] as const,
+  }),
+  outcomesProcessed: new Counter({
+    name: "jetbus_outcomes_processed_total",
+    help: "Outcome entries the coordinator handled",
+    labelNames: ["status"] as const,
+  }),
+  reconciled: new Counter({
+    name: "jetbus_reconciler_actions_total",
+    help: "Reconciler actions (outbox flushed, workflow failed, creation cancelled, pruned)",
+    labelNames: ["action"] as const,
+  }),
+};
