@@ -1,0 +1,99 @@
+/**
+ * @module
+ * `bus.deadLetters`: list, show, replay and remove jobs whose attempts are spent. Replay puts the envelope back
+ * on its queue with attempt 0 (msg id `replay-<seq>`, so a repeated replay stores one job), then removes the
+ * dead letter.
+ */
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { fromErrorBody, NotFoundError, ValidationError } from "../errors.ts";
+import { STREAMS } from "../protocol/names.ts";
+import type { DeadLetter, JobEnvelope } from "../protocol/schemas.ts";
+import { parseJson } from "../protocol/validate.ts";
+import type { JobSender } from "../nats/job-sender.ts";
+import type { DeadLetterInfo, DeadLetters } from "./types.ts";
+
+function info(seq: number, subject: string, d: DeadLetter): DeadLetterInfo {
+  const out: DeadLetterInfo = {
+    seq,
+    reason: d.reason,
+    subject,
+    error: fromErrorBody(d.error),
+    attempts: d.attempts,
+    failedAt: new Date(d.failed_at),
+  };
+  if (d.envelope) {
+    out.jobType = d.envelope.type;
+    out.queue = d.envelope.queue;
+    out.dispatchId = d.envelope.dispatch_id;
+    out.jobId = d.envelope.job_id;
+    out.payload = d.envelope.payload ?? null;
+  }
+  return out;
+}
+
+export class NatsDeadLetters implements DeadLetters {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: () => Promise<JetStreamManager>,
+    private readonly sender: () => JobSender,
+  ) {}
+
+  async list(filter: { queue?: string; type?: string; limit?: number } = {}): Promise<DeadLetterInfo[]> {
+    const limit = filter.limit ?? 100;
+    const subject = `jetbus.dlq.${filter.queue ?? "*"}.${filter.type ?? ">"}`;
+    const jsm = await this.jsm();
+    const si = await jsm.streams.info(STREAMS.deadLetters);
+    if (si.state.messages === 0) return [];
+    const consumer = await this.js.consumers.get(STREAMS.deadLetters, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const out: DeadLetterInfo[] = [];
+    for (;;) {
+      if (out.length >= limit) break;
+      const m = await consumer.next({ expires: 1_000 });
+      if (!m) break;
+      out.push(info(m.seq, m.subject, parseJson(m.data, "dead letter") as DeadLetter));
+      if (m.info.pending === 0) break;
+    }
+    await consumer.delete().catch(() => undefined);
+    return out;
+  }
+
+  private async get(seq: number): Promise<{ subject: string; letter: DeadLetter }> {
+    const jsm = await this.jsm();
+    const sm = await jsm.streams.getMessage(STREAMS.deadLetters, { seq }).catch(() => null);
+    if (!sm) throw new NotFoundError(`dead letter ${seq}`);
+    return { subject: sm.subject, letter: parseJson(sm.data, "dead letter") as DeadLetter };
+  }
+
+  async show(seq: number): Promise<DeadLetterInfo> {
+    const { subject, letter } = await this.get(seq);
+    return info(seq, subject, letter);
+  }
+
+  async replay(seq: number): Promise<{ dispatchId: string }> {
+    const { letter } = await this.get(seq);
+    if (!letter.envelope)
+      throw new ValidationError(
+        `dead letter ${seq} could not be decoded (${letter.error.message}): nothing to replay`,
+      );
+    const env: JobEnvelope = {
+      ...letter.envelope,
+      attempt: 0,
+      replay: (letter.envelope.replay ?? 0) + 1,
+      enqueued_at: Date.now(),
+    };
+    delete env.not_before;
+    await this.sender().send(env, `replay-${seq}`);
+    await this.remove(seq);
+    return { dispatchId: env.dispatch_id };
+  }
+
+  async remove(seq: number): Promise<void> {
+    const jsm = await this.jsm();
+    await jsm.streams.deleteMessage(STREAMS.deadLetters, seq).catch((err: unknown) => {
+      if (!/no message found|not found/i.test(String(err))) throw err;
+    });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * @module
+ * `bus.observe(fn)`: an ordered consumer on the events stream (new events, or a replay from a sequence or a
+ * time), each stored message unpacked into its events. One observer's error never stops the stream or the
+ * other observers (`multiObserver`).
+ */
+import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
+import { fromErrorBody } from "../errors.ts";
+import { STREAMS } from "../protocol/names.ts";
+import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
+import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
+import { parseJson } from "../protocol/validate.ts";
+import type { Logger } from "../service/logger.ts";
+import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
+
+export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
+  const out: BusEvent = { id: e.id, kind: e.kind, at: new Date(e.at), seq };
+  if (e.dispatch_id) out.dispatchId = e.dispatch_id;
+  if (e.job_id) out.jobId = e.job_id;
+  if (e.chain_id) out.chainId = e.chain_id;
+  if (e.batch_id) out.batchId = e.batch_id;
+  if (e.type) out.jobType = e.type;
+  if (e.queue) out.queue = e.queue;
+  if (e.attempt !== undefined) out.attempt = e.attempt;
+  if (e.duration_ms !== undefined) out.durationMs = e.duration_ms;
+  if (e.error) out.error = fromErrorBody(e.error);
+  if (e.callback) out.callback = e.callback;
+  if (e.counts) out.counts = e.counts;
+  if (e.traceparent) out.traceparent = e.traceparent;
+  return out;
+}
+
+/** Fans one event out to several observers; a throwing observer does not stop the others. */
+export function multiObserver(...observers: Observer[]): Observer {
+  return async (event) => {
+    for (const o of observers) {
+      try {
+        await o(event);
+      } catch {
+        // isolated on purpose: one observer's failure is not the others' problem
+      }
+    }
+  };
+}
+
+export function observeEvents(
+  js: JetStreamClient,
+  observer: Observer,
+  opts: ObserveOptions,
+  log: Logger,
+): Subscription {
+  let stopped = false;
+  let stopConsumer: (() => Promise<void>) | null = null;
+  let markReady!: () => void;
+  let failReady!: (err: unknown) => void;
+  const ready = new Promise<void>((res, rej) => {
+    markReady = res;
+    failReady = rej;
+  });
+  const kinds = opts.kinds ? new Set(opts.kinds) : null;
+  const done = (async () => {
+    const consumer = await js.consumers.get(STREAMS.events, {
+      filter_subjects: STREAM_SUBJECTS.events,
+      ...(opts.fromSeq
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.fromSeq }
+        : opts.fromTime
+          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.fromTime.toISOString() }
+          : { deliver_policy: DeliverPolicy.New }),
+    });
+    const messages = await consumer.consume();
+    stopConsumer = async () => {
+      await messages.close();
+    };
+    markReady();
+    for await (const m of messages) {
+      if (stopped) break;
+      let batch: EventMessage;
+      try {
+        batch = parseJson(m.data, "event message") as EventMessage;
+      } catch (err) {
+        log.warn({ err: String(err), seq: m.seq }, "unreadable event message skipped");
+        continue;
+      }
+      for (const e of batch.events ?? []) {
+        if (kinds && !kinds.has(e.kind)) continue;
+        try {
+          await observer(toBusEvent(e, m.seq));
+        } catch (err) {
+          log.warn({ err: String(err), kind: e.kind }, "observer threw; continuing");
+        }
+      }
+    }
+  })().catch((err: unknown) => {
+    failReady(err);
+    if (!stopped) log.error({ err }, "event subscription ended");
+  });
+  return {
+    ready,
+    stop: async () => {
+      stopped = true;
+      await stopConsumer?.();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * @module
+ * Request/reply to the dispatcher: W3C trace context injected into headers, a clear UNAVAILABLE error when no
+ * dispatcher answers, and retries on time-out. Retrying is safe because every request carries client-made ids.
+ */
+import { context, propagation } from "@opentelemetry/api";
+import {
+  headers,
+  RequestError,
+  TimeoutError as NatsTimeoutError,
+  type MsgHdrs,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+import { fromErrorBody, JetbusError } from "../errors.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import type { ErrorReply } from "../protocol/schemas.ts";
+import { encodeMessage, parseJson } from "../protocol/validate.ts";
+
+const setter = { set: (h: MsgHdrs, k: string, v: string) => h.set(k, v) };
+
+export class Requester {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number,
+    private readonly attempts = 3,
+  ) {}
+
+  /** Sends `body`, returns the ok reply, throws the reply's typed error. */
+  async request<T extends { ok: true }>(subject: string, body: unknown): Promise<T> {
+    const data = encodeMessage(body);
+    const h = headers();
+    propagation.inject(context.active(), h, setter);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const msg = await this.nc.request(subject, data, { timeout: this.timeoutMs, headers: h });
+        const reply = parseJson(msg.data, "dispatcher reply") as T | ErrorReply;
+        if (!reply.ok) throw fromErrorBody((reply as ErrorReply).error);
+        return reply;
+      } catch (err) {
+        if (err instanceof JetbusError) throw err;
+        if (err instanceof RequestError && err.isNoResponders()) {
+          throw new JetbusError(
+            ErrorCodes.Unavailable,
+            `no jetbus dispatcher is running (nobody answers on ${subject}): start one with \`npx jetbus dispatcher\``,
+            { retryable: true, cause: err },
+          );
+        }
+        const timedOut =
+          err instanceof NatsTimeoutError || (err instanceof Error && /timeout/i.test(err.message));
+        if (timedOut && attempt < this.attempts) continue;
+        throw new JetbusError(
+          ErrorCodes.Unavailable,
+          timedOut
+            ? `the dispatcher did not answer on ${subject} within ${this.timeoutMs} ms (${attempt} tries)`
+            : `request on ${subject} failed: ${(err as Error).message}`,
+          { retryable: true, cause: err },
+        );
+      }
+    }
+  }
+}

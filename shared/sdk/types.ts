@@ -1,0 +1,122 @@
+/**
+ * @module
+ * The public contracts of the SDK: the `Bus` (implemented over NATS by `connectBus` and in memory by
+ * `createFakeBus`), dispatch results, wait outcomes, events and dead letters.
+ */
+import type { JetbusError } from "../errors.ts";
+import type { EventKind } from "../protocol/schemas.ts";
+import type { JobContext } from "../worker/context.ts";
+import type { Handler, Middleware } from "../worker/middleware.ts";
+import type { RegisterOptions } from "../worker/worker-host.ts";
+import type { BatchBuilder, ChainBuilder } from "./builders.ts";
+import type { Job } from "./job.ts";
+import type { BatchInfo, ChainInfo } from "./workflow-info.ts";
+
+export interface DispatchResult {
+  dispatchId: string;
+  /** true when this dispatch id had already been accepted (a retried request): no second job was made */
+  duplicate: boolean;
+}
+
+export type DispatchManyResult =
+  | { ok: true; dispatchId: string; duplicate: boolean }
+  | { ok: false; dispatchId?: string; error: JetbusError };
+
+export type WaitOutcome =
+  | { status: "succeeded"; result: unknown; attempts: number }
+  | { status: "failed"; error: JetbusError; attempts: number };
+
+export interface WaitOptions {
+  /** ms; rejects with a TimeoutError (code TIMEOUT) when no outcome arrives in time @defaultValue 30_000 */
+  timeout?: number;
+}
+
+export interface BusEvent {
+  id: string;
+  kind: EventKind;
+  at: Date;
+  /** stream sequence of the stored message that carried it: replay with `observe(fn, { fromSeq })` */
+  seq: number;
+  dispatchId?: string;
+  jobId?: string;
+  chainId?: string;
+  batchId?: string;
+  jobType?: string;
+  queue?: string;
+  attempt?: number;
+  durationMs?: number;
+  error?: JetbusError;
+  callback?: string;
+  counts?: { total: number; pending: number; processed: number; failed: number };
+  traceparent?: string;
+}
+
+export type Observer = (event: BusEvent) => void | Promise<void>;
+
+export interface ObserveOptions {
+  /** replay from this stream sequence (inclusive) */
+  fromSeq?: number;
+  /** replay from this time */
+  fromTime?: Date;
+  /** only these kinds */
+  kinds?: EventKind[];
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+  /** resolves once the subscription is live (and, for a replay, once it is positioned) */
+  ready: Promise<void>;
+}
+
+export interface DeadLetterInfo {
+  /** stream sequence: the id to show, replay or remove */
+  seq: number;
+  reason: "exhausted" | "permanent" | "worker_died" | "malformed";
+  subject: string;
+  jobType?: string;
+  queue?: string;
+  dispatchId?: string;
+  jobId?: string;
+  payload?: unknown;
+  error: JetbusError;
+  attempts: number;
+  failedAt: Date;
+}
+
+export interface DeadLetters {
+  list(filter?: { queue?: string; type?: string; limit?: number }): Promise<DeadLetterInfo[]>;
+  show(seq: number): Promise<DeadLetterInfo>;
+  /** Puts the job back on its queue with fresh attempts and removes the dead letter. */
+  replay(seq: number): Promise<{ dispatchId: string }>;
+  remove(seq: number): Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  queues?: string[];
+  concurrency?: number;
+}
+
+export interface Bus {
+  register<R = unknown>(
+    type: string,
+    handler: (ctx: JobContext) => R | Promise<R>,
+    opts?: RegisterOptions,
+  ): void;
+  withMiddleware(...middleware: Middleware[]): Bus;
+  startWorkers(opts?: StartWorkersOptions): Promise<void>;
+  dispatch(job: Job): Promise<DispatchResult>;
+  dispatchMany(jobs: readonly Job[]): Promise<DispatchManyResult[]>;
+  wait(id: string, opts?: WaitOptions): Promise<WaitOutcome>;
+  chain(...jobs: Job[]): ChainBuilder;
+  batch(...jobs: Job[]): BatchBuilder;
+  findChain(chainId: string): Promise<ChainInfo>;
+  findBatch(batchId: string): Promise<BatchInfo>;
+  cancelBatch(batchId: string, reason?: string): Promise<void>;
+  /** Removes finished chains and batches (with their callback records) last changed before `before`. */
+  prune(before: Date): Promise<number>;
+  observe(observer: Observer, opts?: ObserveOptions): Subscription;
+  readonly deadLetters: DeadLetters;
+  shutdown(): Promise<void>;
+}
+
+export type { Handler, Middleware };

@@ -1,0 +1,91 @@
+/**
+ * @module
+ * `bus.wait(id)` without polling: subscribe to `jetbus.done.<id>` first, then read the stored record (so an
+ * outcome recorded before the call, or by another process, is found), then wait for the notice. Plain jobs
+ * are kept in `jetbus-results` for JETBUS_RESULT_TTL_MS; chains and batches until pruned.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { fromErrorBody, TimeoutError } from "../errors.ts";
+import { keys } from "../protocol/names.ts";
+import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
+import { subjects } from "../protocol/subjects.ts";
+import { parseJson } from "../protocol/validate.ts";
+import type { Buckets } from "../nats/provision.ts";
+import { workflowView, isTerminal } from "../core/views.ts";
+import type { StoredWorkflow } from "../workflow/store.ts";
+import type { WaitOutcome } from "./types.ts";
+import { workflowInfo } from "./workflow-info.ts";
+
+function fromRecord(r: ResultRecord): WaitOutcome {
+  return r.status === "succeeded"
+    ? { status: "succeeded", result: r.result, attempts: r.attempts }
+    : {
+        status: "failed",
+        error: fromErrorBody(r.error ?? { code: "HANDLER_ERROR", message: "failed", retryable: false }),
+        attempts: r.attempts,
+      };
+}
+
+function fromWorkflow(w: StoredWorkflow): WaitOutcome | null {
+  if (!isTerminal(w.state)) return null;
+  const info = workflowInfo(workflowView(w.state));
+  const failed = w.state.kind === "chain" ? w.state.failed : w.state.cancelled;
+  return failed && w.state.failure
+    ? { status: "failed", error: fromErrorBody(w.state.failure), attempts: 1 }
+    : { status: "succeeded", result: info, attempts: 1 };
+}
+
+async function lookup(buckets: Buckets, id: string): Promise<WaitOutcome | null> {
+  const kinds = id.startsWith("chn_")
+    ? ["chain"]
+    : id.startsWith("bat_")
+      ? ["batch"]
+      : id.startsWith("dsp_")
+        ? []
+        : ["chain", "batch"];
+  const reads = [
+    id.startsWith("chn_") || id.startsWith("bat_")
+      ? Promise.resolve(null)
+      : buckets.results.get(keys.result(id)),
+    ...kinds.map((k) => buckets.workflows.get(keys.workflow(k as "chain" | "batch", id))),
+  ];
+  const [result, ...workflows] = await Promise.all(reads);
+  if (result && result.operation === "PUT") return fromRecord(result.json<ResultRecord>());
+  for (const w of workflows) if (w && w.operation === "PUT") return fromWorkflow(w.json<StoredWorkflow>());
+  return null;
+}
+
+export async function waitForOutcome(
+  nc: NatsConnection,
+  buckets: Buckets,
+  id: string,
+  timeoutMs: number,
+): Promise<WaitOutcome> {
+  const sub = nc.subscribe(subjects.done(id));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const notice = (async (): Promise<WaitOutcome | null> => {
+      for await (const m of sub) {
+        const n = parseJson(m.data, "done notice") as DoneNotice;
+        if (n.kind === "job") return fromRecord(n.record);
+        const found = await lookup(buckets, id);
+        if (found) return found;
+      }
+      return null;
+    })();
+    const stored = await lookup(buckets, id);
+    if (stored) return stored;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`no outcome for ${id} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const outcome = await Promise.race([notice, timeout]);
+    if (!outcome) throw new TimeoutError(`no outcome for ${id}: the connection closed`);
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * @module
+ * The job context a handler receives (the seed's `Context`): ids, the 0-based attempt, the payload, an abort
+ * signal for the per-attempt timeout, and for callback jobs the workflow state (and, for `catch`, the error).
+ */
+import { fromErrorBody, ValidationError, type JetbusError } from "../errors.ts";
+import type { JobEnvelope } from "../protocol/schemas.ts";
+import { workflowInfo, type WorkflowInfo } from "../sdk/workflow-info.ts";
+import type { Logger } from "../service/logger.ts";
+import type { KV } from "@nats-io/kv";
+
+/** Internal: what KV-backed middleware reaches through the context (not part of the public API). */
+export const RUNTIME = Symbol("jetbus.runtime");
+export interface JobRuntime {
+  locks: KV;
+  limits: KV;
+  now: () => number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class JobContext {
+  readonly schemaVersion = 1;
+  readonly dispatchId: string;
+  readonly jobId: string;
+  readonly chainId: string | undefined;
+  readonly batchId: string | undefined;
+  /** 0-based: failed runs (and deliveries whose worker died) before this one */
+  readonly attempt: number;
+  /** retry + 1 */
+  readonly maxAttempts: number;
+  readonly jobType: string;
+  readonly queue: string;
+  /** aborts when the attempt's timeout passes (or the worker shuts down) */
+  readonly signal: AbortSignal;
+  /** for then/catch/finally/progress callback jobs: the chain or batch state when the callback was published */
+  readonly workflow: WorkflowInfo | undefined;
+  /** for a `catch` callback: the failure that triggered it */
+  readonly error: JetbusError | undefined;
+  readonly callback: "then" | "catch" | "finally" | "progress" | undefined;
+  readonly log: Logger;
+  readonly [RUNTIME]: JobRuntime | undefined;
+  private readonly raw: Uint8Array;
+  private readonly heartbeat: () => void;
+
+  constructor(
+    env: JobEnvelope,
+    attempt: number,
+    signal: AbortSignal,
+    log: Logger,
+    heartbeat: () => void,
+    runtime?: JobRuntime,
+  ) {
+    this[RUNTIME] = runtime;
+    this.dispatchId = env.dispatch_id;
+    this.jobId = env.job_id;
+    this.chainId = env.chain?.id;
+    this.batchId = env.batch?.id;
+    this.attempt = attempt;
+    this.maxAttempts = (env.options.retry ?? 0) + 1;
+    this.jobType = env.type;
+    this.queue = env.queue;
+    this.signal = signal;
+    this.workflow = env.callback ? workflowInfo(env.callback.state) : undefined;
+    this.error = env.callback?.error ? fromErrorBody(env.callback.error) : undefined;
+    this.callback = env.callback?.kind;
+    this.raw = encoder.encode(JSON.stringify(env.payload ?? null));
+    this.log = log;
+    this.heartbeat = heartbeat;
+  }
+
+  /** A copy of the raw JSON payload bytes: changing it changes nothing else. */
+  get payload(): Uint8Array {
+    return this.raw.slice();
+  }
+
+  /** The payload parsed from JSON (a fresh copy each call). Validate it yourself: the type is a promise. */
+  bind<T>(): T {
+    try {
+      return JSON.parse(decoder.decode(this.raw)) as T;
+    } catch (err) {
+      throw new ValidationError(`payload of ${this.jobType} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /** Tells the server this job is still being worked on (automatic while a handler runs; call it in tight loops). */
+  working(): void {
+    this.heartbeat();
+  }
+}

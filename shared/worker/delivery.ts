@@ -1,0 +1,263 @@
+/**
+ * @module
+ * What a worker does with one delivered job, start to settlement.
+ *
+ * attempt = envelope.attempt + (deliveries of this message − 1): a redelivery means the previous holder died
+ * mid-run (or stopped heart-beating), and that counts. Releases, delays and retries never redeliver: they
+ * publish a new message (deterministic msg id from the source message) and ack this one, so they cost no
+ * attempt and never hold a consumer slot while they wait.
+ *
+ * Settlement order: side publication (retry, release or dead letter) → outcome stored → ack. A crash anywhere
+ * redelivers the job; the coordinator is idempotent per job, so the outcome never counts twice.
+ */
+import type { JsMsg } from "@nats-io/jetstream";
+import { Match, type NatsConnection } from "@nats-io/transport-node";
+import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../errors.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import type { ErrorBody, JobEnvelope, OutcomeEntry, ResultRecord } from "../protocol/schemas.ts";
+import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
+import { subjects } from "../protocol/subjects.ts";
+import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
+import type { JobSender, TraceContext } from "../nats/job-sender.ts";
+import type { JetStreamPublisher } from "../nats/publisher.ts";
+import type { Logger } from "../service/logger.ts";
+import { metrics } from "../telemetry/metrics.ts";
+import type { CancelWatcher } from "./cancel-watcher.ts";
+import { JobContext, type JobRuntime } from "./context.ts";
+import { deadLetter, deadLetterRaw } from "./dead-letters.ts";
+import { compose, type Handler, type Middleware } from "./middleware.ts";
+import type { OutcomeReporter } from "./outcome-reporter.ts";
+import { runAttempt } from "./run-attempt.ts";
+
+export interface Registration {
+  type: string;
+  handler: Handler;
+  concurrency: number;
+  middleware: Middleware[];
+}
+
+export interface DeliveryDeps {
+  nc: NatsConnection;
+  publisher: JetStreamPublisher;
+  sender: JobSender;
+  reporter: OutcomeReporter;
+  cancels: CancelWatcher;
+  runtime: JobRuntime;
+  log: Logger;
+  ackWaitMs: number;
+  maxResultBytes: number;
+  middleware: () => readonly Middleware[];
+  registration: (type: string) => Registration | undefined;
+  /** true while the worker is shutting down: a job still running then is released, not reported */
+  abandoned: (m: JsMsg) => boolean;
+  onOutcomeStored: () => void;
+}
+
+export function traceFromMsg(m: JsMsg): TraceContext {
+  const t: TraceContext = {};
+  const tp = m.headers?.get("traceparent", Match.IgnoreCase);
+  const ts = m.headers?.get("tracestate", Match.IgnoreCase);
+  if (tp) t.traceparent = tp;
+  if (ts) t.tracestate = ts;
+  return t;
+}
+
+export class DeliveryProcessor {
+  constructor(private readonly d: DeliveryDeps) {}
+
+  async process(m: JsMsg): Promise<void> {
+    let env: JobEnvelope;
+    try {
+      env = decodeMessage(JobEnvelopeSchema, m.data, "job envelope");
+    } catch (err) {
+      this.d.log.warn({ subject: m.subject, err: String(err) }, "undecodable job message: dead-lettered");
+      await deadLetterRaw(this.d.publisher, m, { ...toErrorBody(err), code: ErrorCodes.Malformed }, "jobs");
+      m.ack();
+      return;
+    }
+    const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
+    const trace = traceFromMsg(m);
+    const labels = { queue: env.queue, type: env.type };
+    const log = this.d.log.child({
+      dispatch_id: env.dispatch_id,
+      job_id: env.job_id,
+      type: env.type,
+      attempt,
+    });
+    const started = Date.now();
+    const base = { env, attempt, trace, started };
+
+    if (env.batch && !env.callback && this.d.cancels.has(env.batch.id)) {
+      metrics.skipped.inc(labels);
+      await this.report(m, base, "skipped");
+      return;
+    }
+    if (env.not_before !== undefined && env.not_before > started + 20) {
+      await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, trace);
+      m.ack();
+      return;
+    }
+    const retry = env.options.retry ?? 0;
+    if (attempt > retry) {
+      // Every earlier delivery ended with its worker gone: do not run it again.
+      const error: ErrorBody = {
+        code: ErrorCodes.WorkerDied,
+        message: `job ${env.job_id} was delivered ${attempt} time(s) and its worker never finished it (crash, kill or a blocked event loop)`,
+        retryable: false,
+      };
+      metrics.deadLettered.inc(labels);
+      metrics.failed.inc(labels);
+      await deadLetter(this.d.publisher, m, env, "worker_died", error, attempt);
+      await this.report(m, { ...base, attempt: retry }, "failed", { error });
+      return;
+    }
+    const reg = this.d.registration(env.type);
+    if (!reg) {
+      // Only registered types are pulled; this is a registration removed while running. Let another worker have it.
+      await this.release(m, env, 5_000, trace);
+      return;
+    }
+
+    const abort = new AbortController();
+    const beat = setInterval(() => m.working(), Math.max(100, Math.floor(this.d.ackWaitMs / 3)));
+    metrics.inFlight.inc(labels);
+    let result;
+    try {
+      const ctx = new JobContext(env, attempt, abort.signal, log, () => m.working(), this.d.runtime);
+      const run = compose([...this.d.middleware(), ...reg.middleware], reg.handler);
+      result = await runAttempt(
+        () => run(ctx),
+        env.options.timeout_ms ?? 0,
+        abort,
+        `${env.type} attempt ${attempt}`,
+      );
+    } finally {
+      metrics.inFlight.dec(labels);
+    }
+    try {
+      if (this.d.abandoned(m)) return;
+      const seconds = (Date.now() - started) / 1000;
+      if (result.ok) {
+        metrics.duration.observe({ ...labels, status: "succeeded" }, seconds);
+        metrics.succeeded.inc(labels);
+        await this.report(m, base, "succeeded", { result: this.resultValue(result.value, log) });
+        return;
+      }
+      const err = result.error;
+      if (err instanceof ReleaseError) {
+        metrics.released.inc({ ...labels, reason: err.code });
+        log.debug({ retry_after_ms: err.retryAfterMs, code: err.code }, "job released");
+        await this.release(m, { ...env, attempt }, err.retryAfterMs, trace);
+        return;
+      }
+      metrics.duration.observe({ ...labels, status: "failed" }, seconds);
+      const error = toErrorBody(err);
+      const permanent =
+        err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
+      if (permanent || attempt >= retry) {
+        log.warn({ err: error }, permanent ? "job failed permanently" : "job failed: retries spent");
+        metrics.failed.inc(labels);
+        metrics.deadLettered.inc(labels);
+        await deadLetter(
+          this.d.publisher,
+          m,
+          { ...env, attempt },
+          permanent ? "permanent" : "exhausted",
+          error,
+          attempt + 1,
+        );
+        await this.report(m, base, "failed", { error });
+      } else {
+        log.info({ err: error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
+        metrics.retried.inc(labels);
+        const next: JobEnvelope = { ...env, attempt: attempt + 1 };
+        const backoff = env.options.backoff_ms ?? 0;
+        if (backoff > 0) next.not_before = Date.now() + backoff;
+        else delete next.not_before;
+        await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, trace);
+        await this.report(m, base, "retried", { error });
+      }
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Puts the job back for `afterMs` without using an attempt: a new message, then ack this one. */
+  async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceContext): Promise<void> {
+    const next: JobEnvelope = { ...env };
+    if (afterMs > 0) next.not_before = Date.now() + afterMs;
+    else delete next.not_before;
+    await this.d.sender.send(next, `${env.job_id}@r${m.seq}`, trace);
+    m.ack();
+  }
+
+  private resultValue(value: unknown, log: Logger): unknown {
+    if (value === undefined) return undefined;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (err) {
+      log.warn({ err: String(err) }, "handler result is not JSON-serialisable: not recorded");
+      return undefined;
+    }
+    if (json === undefined) return undefined;
+    if (json.length > this.d.maxResultBytes) {
+      log.warn(
+        { bytes: json.length, limit: this.d.maxResultBytes },
+        "handler result too large: not recorded",
+      );
+      return undefined;
+    }
+    return JSON.parse(json) as unknown;
+  }
+
+  private async report(
+    m: JsMsg,
+    b: { env: JobEnvelope; attempt: number; trace: TraceContext; started: number },
+    status: OutcomeEntry["status"],
+    extra: { result?: unknown; error?: ErrorBody } = {},
+  ): Promise<void> {
+    const { env } = b;
+    const entry: OutcomeEntry = {
+      job_id: env.job_id,
+      dispatch_id: env.dispatch_id,
+      type: env.type,
+      queue: env.queue,
+      attempt: b.attempt,
+      status,
+      started_at: b.started,
+      finished_at: Date.now(),
+      ...b.trace,
+    };
+    if (extra.result !== undefined) entry.result = extra.result;
+    if (extra.error) entry.error = extra.error;
+    if (env.chain) entry.chain = env.chain;
+    if (env.batch) entry.batch = env.batch;
+    if (env.callback)
+      entry.callback = {
+        kind: env.callback.kind,
+        workflow: env.callback.workflow,
+        workflow_id: env.callback.workflow_id,
+      };
+    if (env.replay) entry.replay = env.replay;
+    await this.d.reporter.report(entry);
+    this.d.onOutcomeStored();
+    m.ack();
+    // A plain job's waiter can wake now; the coordinator records the result for late waiters.
+    if ((status === "succeeded" || status === "failed") && !env.chain && !env.batch && !env.callback) {
+      const record: ResultRecord = {
+        v: 1,
+        dispatch_id: env.dispatch_id,
+        job_id: env.job_id,
+        type: env.type,
+        queue: env.queue,
+        status,
+        attempts: b.attempt + 1,
+        finished_at: entry.finished_at,
+      };
+      if (entry.result !== undefined) record.result = entry.result;
+      if (entry.error) record.error = entry.error;
+      this.d.nc.publish(subjects.done(env.dispatch_id), encodeMessage({ v: 1, kind: "job", record }));
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { describeThrown, PermanentError } from "../../errors.ts";
+import type { Middleware } from "../middleware.ts";
+
+/**
+ * Makes matching handler errors permanent, so retries stop at once (the seed's `FailOnError`).
+ * Without `when`, every error is permanent.
+ * @example bus.withMiddleware(failOnError((err) => err instanceof TypeError))
+ */
+export function failOnError(when?: (err: unknown) => boolean): Middleware {
+  return async function failOnErrorMiddleware(_ctx, next) {
+    try {
+      return await next();
+    } catch (err) {
+      if (err instanceof PermanentError || (when && !when(err))) throw err;
+      throw new PermanentError(`fatal bus error: ${describeThrown(err)}`, { cause: err });
+    }
+  };
+}
