@@ -1,0 +1,102 @@
+/**
+ * @module
+ * The coordinator service: consumes outcome groups (replicas share one durable consumer), keeps chain and
+ * batch state with revision-checked writes, publishes successors, callbacks and events, and runs the
+ * reconciler (stale outboxes, hanging workflows, pruning, key expiry).
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
+import { subjects } from "../../shared/protocol/subjects.ts";
+import { EventBatcher } from "../../shared/nats/event-batcher.ts";
+import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
+import { JobSender } from "../../shared/nats/job-sender.ts";
+import { KvStore } from "../../shared/nats/kv-store.ts";
+import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
+import { coordinatorConsumerConfig } from "../../shared/nats/topology.ts";
+import { faultPoint } from "../../shared/service/faults.ts";
+import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
+import { metrics } from "../../shared/telemetry/metrics.ts";
+import { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import { loadConfig, type CoordinatorConfig } from "./config.ts";
+import { OutcomeProcessor } from "./outcome-processor.ts";
+import { Reconciler } from "./reconciler.ts";
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  await runService({ name: "coordinator", config, start: startCoordinator });
+}
+
+/** Starts the coordinator on an open connection (in-process: used by main, by tests and by the dev mesh). */
+export async function startCoordinator({
+  nc,
+  log,
+  config,
+}: ServiceContext<CoordinatorConfig>): Promise<RunningService> {
+  const t = config.common.topology;
+  const jsm = await jetstreamManager(nc);
+  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
+  const publisher = new JetStreamPublisher(nc);
+  const sender = new JobSender(publisher);
+  const source = `coordinator-${process.pid}`;
+  const store = new KvStore(buckets.workflows);
+  const engine = new WorkflowEngine(
+    store,
+    new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
+    {
+      republishHorizonMs: t.duplicateWindowMs / 2,
+      onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
+      onWritten: (_state, outbox) => {
+        if (
+          outbox.some(
+            (e) =>
+              e.effect.type === "publish" &&
+              e.effect.item.callback &&
+              e.effect.item.callback.kind !== "progress",
+          )
+        ) {
+          faultPoint("coordinator:after-claim");
+        }
+      },
+      onPerformed: () => faultPoint("coordinator:after-publish"),
+    },
+  );
+  const events = new EventBatcher(publisher, subjects.events(source), (err) =>
+    log.warn({ err: String(err) }, "event publish failed"),
+  );
+  const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
+  const consumerCfg = { ...coordinatorConsumerConfig(t), durable_name: CONSUMERS.coordinator };
+  await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+  const loop = new PullLoop({
+    js: jetstream(nc),
+    stream: STREAMS.outcomes,
+    consumer: CONSUMERS.coordinator,
+    concurrency: config.groupConcurrency,
+    groupSize: config.groupSize,
+    prefetch: config.groupSize,
+    ackWaitMs: t.ackWaitMs,
+    expiresMs: 2_000,
+    handle: (msgs) => processor.handleGroup(msgs),
+    recreate: async () => {
+      await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+    },
+    log,
+  });
+  loop.start();
+  const reconciler = new Reconciler({ engine, store, jsm, buckets, config, log });
+  reconciler.start();
+  return {
+    async drain() {
+      // Unprocessed outcome messages go back at once; a group in progress finishes.
+      for (const m of loop.stop()) m.nak();
+      await loop.closed();
+      for (const m of loop.drainLate()) m.nak();
+      await loop.idleOrTimeout(config.common.drainTimeoutMs);
+      await reconciler.stop();
+      await events.flush();
+      await publisher.flush();
+      publisher.close();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * @module
+ * The coordinator's step, once per pulled group of outcome messages:
+ * decode → record plain jobs' results (first outcome wins) → group workflow outcomes by workflow and apply each
+ * group with ONE revision-checked write (the engine re-reads and re-applies on conflict) → publish the job
+ * events derived from each outcome message (msg id from its stream sequence) → notify waiters → ack the group.
+ * A crash anywhere redelivers the group; every step is idempotent per job.
+ */
+import type { JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
+import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
+import { toErrorBody } from "../../shared/errors.ts";
+import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
+import {
+  JetStreamPublishError,
+  PublishErrorCodes,
+  type JetStreamPublisher,
+} from "../../shared/nats/publisher.ts";
+import { BUCKETS, keys } from "../../shared/protocol/names.ts";
+import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
+import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
+import type { OutcomeEntry, ResultRecord } from "../../shared/protocol/schemas.ts";
+import { subjects } from "../../shared/protocol/subjects.ts";
+import { decodeMessage, encodeMessage } from "../../shared/protocol/validate.ts";
+import type { Logger } from "../../shared/service/logger.ts";
+import { metrics } from "../../shared/telemetry/metrics.ts";
+import { deadLetterRaw } from "../../shared/worker/dead-letters.ts";
+import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import type { WorkflowRef } from "../../shared/workflow/store.ts";
+import { eventsFor } from "./outcome-events.ts";
+
+export interface OutcomeProcessorDeps {
+  nc: NatsConnection;
+  publisher: JetStreamPublisher;
+  engine: WorkflowEngine;
+  events: EventBatcher;
+  log: Logger;
+}
+
+interface WorkflowGroup {
+  ref: WorkflowRef;
+  members: { outcome: MemberOutcome; entry: OutcomeEntry }[];
+  callbacks: OutcomeEntry[];
+}
+
+export function resultRecord(o: OutcomeEntry): ResultRecord {
+  const r: ResultRecord = {
+    v: 1,
+    dispatch_id: o.dispatch_id,
+    job_id: o.job_id,
+    type: o.type,
+    queue: o.queue,
+    status: o.status === "succeeded" ? "succeeded" : "failed",
+    attempts: o.attempt + 1,
+    finished_at: o.finished_at,
+  };
+  if (o.result !== undefined) r.result = o.result;
+  if (o.error) r.error = o.error;
+  return r;
+}
+
+const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
+
+export class OutcomeProcessor {
+  constructor(private readonly d: OutcomeProcessorDeps) {}
+
+  async handleGroup(msgs: JsMsg[]): Promise<void> {
+    const decoded: { m: JsMsg; entries: OutcomeEntry[] }[] = [];
+    for (const m of msgs) {
+      try {
+        decoded.push({ m, entries: decodeMessage(OutcomeMessage, m.data, "outcome message").outcomes });
+      } catch (err) {
+        this.d.log.warn(
+          { err: String(err), subject: m.subject },
+          "undecodable outcome message: dead-lettered",
+        );
+        await deadLetterRaw(
+          this.d.publisher,
+          m,
+          { ...toErrorBody(err), code: ErrorCodes.Malformed },
+          "outcomes",
+        );
+        m.ack();
+      }
+    }
+    const all = decoded.flatMap((d) => d.entries);
+    const duplicates = new Set<OutcomeEntry>();
+    const plain = all.filter((o) => !o.chain && !o.batch && !o.callback && isTerminal(o));
+    const workflows = this.groupByWorkflow(all);
+
+    await Promise.all([
+      ...plain.map(async (o) => {
+        if (!(await this.recordResult(o))) duplicates.add(o);
+      }),
+      ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates)),
+    ]);
+
+    await Promise.all(
+      decoded.map(async ({ m, entries }) => {
+        const events = entries.filter((o) => !duplicates.has(o)).flatMap(eventsFor);
+        if (events.length > 0) await this.d.events.publishWithId(events, `ev-${m.info.stream}-${m.seq}`);
+      }),
+    );
+    for (const o of plain) {
+      if (duplicates.has(o)) continue;
+      this.d.nc.publish(
+        subjects.done(o.dispatch_id),
+        encodeMessage({ v: 1, kind: "job", record: resultRecord(o) }),
+      );
+    }
+    for (const o of all)
+      metrics.outcomesProcessed.inc({ status: duplicates.has(o) ? "duplicate" : o.status });
+    for (const { m } of decoded) m.ack();
+  }
+
+  private groupByWorkflow(all: OutcomeEntry[]): Map<string, WorkflowGroup> {
+    const groups = new Map<string, WorkflowGroup>();
+    const group = (ref: WorkflowRef) => {
+      const key = `${ref.kind}.${ref.id}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { ref, members: [], callbacks: [] }));
+      return g;
+    };
+    for (const o of all) {
+      if (o.callback) {
+        if (isTerminal(o)) group({ kind: o.callback.workflow, id: o.callback.workflow_id }).callbacks.push(o);
+        continue;
+      }
+      const member = o.chain
+        ? { kind: "chain" as const, ...o.chain }
+        : o.batch
+          ? { kind: "batch" as const, ...o.batch }
+          : null;
+      if (!member || !(isTerminal(o) || o.status === "skipped")) continue;
+      const outcome: MemberOutcome = {
+        jobId: o.job_id,
+        index: member.index,
+        status: o.status as MemberOutcome["status"],
+        type: o.type,
+        queue: o.queue,
+      };
+      if (o.error) outcome.error = o.error;
+      group({ kind: member.kind, id: member.id }).members.push({ outcome, entry: o });
+    }
+    return groups;
+  }
+
+  /** Writes the plain job's result unless one exists (first outcome wins); false for a duplicate. */
+  private async recordResult(o: OutcomeEntry): Promise<boolean> {
+    const subject = `$KV.${BUCKETS.results}.${keys.result(o.dispatch_id)}`;
+    try {
+      await this.d.publisher.publish(
+        subject,
+        encodeMessage(resultRecord(o)),
+        o.replay ? {} : { expectLastSubjectSequence: 0 },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence)
+        return false;
+      throw err;
+    }
+  }
+
+  private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {
+    let accepted = new Set<MemberOutcome>();
+    const result = await this.d.engine.apply(g.ref, (cur) => {
+      if (!cur) return null;
+      const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+      let t: Transition<WorkflowState> = {
+        next: cur,
+        effects: [],
+        changed: false,
+        rejected: [],
+        duplicates: 0,
+      };
+      if (g.members.length > 0) {
+        t = applyOutcomes(
+          cur,
+          g.members.map((m) => m.outcome),
+          ctx,
+        );
+      }
+      accepted = new Set(t.accepted ?? []);
+      for (const cb of g.callbacks) {
+        const r = recordCallbackOutcome(
+          t.next,
+          cb.callback!.kind,
+          cb.status === "succeeded" ? "succeeded" : "failed",
+          ctx,
+        );
+        if (r.changed) t = { ...t, next: r.next, changed: true };
+      }
+      return t;
+    });
+    if (!result.state) {
+      this.d.log.warn({ workflow: g.ref }, "outcomes for an unknown (or pruned) workflow: ignored");
+      return;
+    }
+    metrics.workflowTransitions.inc({ kind: g.ref.kind, op: "outcomes" });
+    for (const m of g.members) if (!accepted.has(m.outcome)) duplicates.add(m.entry);
+    for (const cb of g.callbacks) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
+    for (const r of result.transition?.rejected ?? []) {
+      this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
+    }
+  }
+}

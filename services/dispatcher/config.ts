@@ -1,0 +1,38 @@
+/**
+ * @module
+ * Dispatcher configuration, read once from the environment by a pure function that reports every bad key.
+ */
+import { readCommon, type CommonConfig } from "../../shared/service/common-config.ts";
+import { EnvReader, type Env } from "../../shared/service/env.ts";
+
+export interface DispatcherConfig {
+  common: CommonConfig;
+  /** largest job payload (its JSON) a dispatch may carry */
+  maxPayloadBytes: number;
+  defaultQueue: string;
+  /** false: the delay forwarder runs in a dedicated process instead */
+  runScheduler: boolean;
+  janitorIntervalMs: number;
+}
+
+export function loadConfig(env: Env): DispatcherConfig {
+  const r = new EnvReader(env);
+  const common = readCommon(r, 9101);
+  const cfg: DispatcherConfig = {
+    common,
+    maxPayloadBytes: r.int("JETBUS_MAX_PAYLOAD_BYTES", 256 * 1024, { min: 1 }),
+    defaultQueue: r.string("JETBUS_DEFAULT_QUEUE", "default"),
+    runScheduler: r.bool("JETBUS_SCHEDULER", true),
+    janitorIntervalMs: r.int("JETBUS_JANITOR_INTERVAL_MS", 60_000, { min: 100 }),
+  };
+  r.check(
+    cfg.maxPayloadBytes + 16 * 1024 <= common.topology.maxMessageBytes,
+    `JETBUS_MAX_PAYLOAD_BYTES (${cfg.maxPayloadBytes}) must leave 16 KiB of room below JETBUS_MAX_MESSAGE_BYTES (${common.topology.maxMessageBytes}) for the envelope`,
+  );
+  r.check(
+    /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(cfg.defaultQueue),
+    `JETBUS_DEFAULT_QUEUE=${cfg.defaultQueue} is not a valid queue name`,
+  );
+  r.done();
+  return cfg;
+}

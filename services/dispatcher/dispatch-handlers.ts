@@ -1,0 +1,118 @@
+/**
+ * @module
+ * `jetbus.v1.dispatch` and `jetbus.v1.dispatch.bulk`.
+ *
+ * Operation dispatch(job):
+ * - input: a job request; `dispatch_id` made by the client (generated here if absent, losing idempotence).
+ * - precondition: schema-valid, payload within the limit; with `unique_for_ms`, no live claim on the same
+ *   (queue, type, canonical payload) by another dispatch id.
+ * - effect: one message on `jetbus.jobs.<queue>.<type>` (or `jetbus.delayed.…` with a delay) with
+ *   `Nats-Msg-Id = dispatch_id`, so a retried request stores nothing new and gets `duplicate: true`.
+ * - outcomes: ok | VALIDATION | UNSUPPORTED_VERSION | PAYLOAD_TOO_LARGE | DUPLICATE | QUEUE_FULL | UNAVAILABLE.
+ * - events: dispatch_started, then dispatch_succeeded or dispatch_failed.
+ */
+import type { Msg } from "@nats-io/transport-node";
+import { Match } from "@nats-io/transport-node";
+import { DuplicateError, toErrorBody } from "../../shared/errors.ts";
+import { newId } from "../../shared/ids.ts";
+import { envelopeFromItem, type JobSender, type TraceContext } from "../../shared/nats/job-sender.ts";
+import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
+import { publishFailure } from "../../shared/nats/publish-failure.ts";
+import type { BulkItemResult, BusEventWire, JobRequest } from "../../shared/protocol/schemas.ts";
+import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
+import { decodeMessage } from "../../shared/protocol/validate.ts";
+import { metrics } from "../../shared/telemetry/metrics.ts";
+import { toJobSpec, type SpecLimits } from "./job-spec.ts";
+import { UniqueClaims } from "./unique-claims.ts";
+
+export interface DispatchDeps {
+  sender: JobSender;
+  claims: UniqueClaims;
+  events: EventBatcher;
+  limits: SpecLimits;
+  defaultQueue: string;
+  now: () => number;
+}
+
+export function traceOf(msg: Msg): TraceContext {
+  const t: TraceContext = {};
+  const tp = msg.headers?.get("traceparent", Match.IgnoreCase);
+  const ts = msg.headers?.get("tracestate", Match.IgnoreCase);
+  if (tp) t.traceparent = tp;
+  if (ts) t.tracestate = ts;
+  return t;
+}
+
+export class DispatchHandlers {
+  constructor(private readonly d: DispatchDeps) {}
+
+  single = async (msg: Msg): Promise<object> => {
+    const req = decodeMessage(DispatchRequest, msg.data, "dispatch request");
+    const r = await this.dispatch(req.job, traceOf(msg), "job");
+    if (!r.ok) return { v: 1, ok: false, error: r.error };
+    return { v: 1, ok: true, dispatch_id: r.dispatch_id, duplicate: r.duplicate };
+  };
+
+  bulk = async (msg: Msg): Promise<object> => {
+    const req = decodeMessage(BulkDispatchRequest, msg.data, "bulk dispatch request");
+    const trace = traceOf(msg);
+    const results = await Promise.all(req.jobs.map((job, i) => this.dispatch(job, trace, `jobs[${i}]`)));
+    return { v: 1, ok: true, results };
+  };
+
+  async dispatch(job: JobRequest, trace: TraceContext, where: string): Promise<BulkItemResult> {
+    const dispatchId = job.dispatch_id ?? newId("dsp");
+    const queue = job.queue ?? this.d.defaultQueue;
+    const now = this.d.now();
+    const base = { dispatch_id: dispatchId, job_id: dispatchId, type: job.type, queue, ...trace };
+    const started: BusEventWire = {
+      id: `${dispatchId}.dispatch_started`,
+      kind: "dispatch_started",
+      at: now,
+      ...base,
+    };
+    let claim: { key: string; revision: number } | null = null;
+    try {
+      const spec = toJobSpec(job, queue, this.d.limits, where);
+      const uniqueFor = spec.options.unique_for_ms ?? 0;
+      if (uniqueFor > 0) {
+        const key = UniqueClaims.key(spec.queue, spec.type, spec.payload);
+        const c = await this.d.claims.claim(key, dispatchId, uniqueFor);
+        if (!c.ok) {
+          throw new DuplicateError(
+            `duplicate job: ${spec.type} on ${spec.queue} with the same payload was dispatched as ${c.holder} and is unique until ${new Date(c.expiresAt).toISOString()}`,
+            { holder: c.holder, expires_at: c.expiresAt },
+          );
+        }
+        claim = c;
+      }
+      const env = envelopeFromItem({ jobId: dispatchId, dispatchId, spec }, now);
+      let ack;
+      try {
+        ack = await this.d.sender.send(env, dispatchId, trace);
+      } catch (err) {
+        const f = publishFailure(err);
+        if (claim && !f.maybeStored) await this.d.claims.release(claim.key, claim.revision);
+        throw f.error;
+      }
+      metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
+      this.d.events.add([
+        started,
+        { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
+      ]);
+      return { ok: true, dispatch_id: dispatchId, duplicate: ack.duplicate };
+    } catch (err) {
+      const error = toErrorBody(err);
+      metrics.rejected.inc({ code: error.code });
+      this.d.events.add([
+        started,
+        { ...started, id: `${dispatchId}.dispatch_failed.${now}`, kind: "dispatch_failed", error },
+      ]);
+      return {
+        ok: false,
+        dispatch_id: dispatchId,
+        error: error.code === "HANDLER_ERROR" ? { ...error, code: "INTERNAL" } : error,
+      };
+    }
+  }
+}

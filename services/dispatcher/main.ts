@@ -1,0 +1,132 @@
+/**
+ * @module
+ * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
+ * provisions the JetStream layout, forwards delayed jobs when due, and sweeps expired uniqueFor claims.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
+import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
+import { EventBatcher } from "../../shared/nats/event-batcher.ts";
+import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
+import { JobSender } from "../../shared/nats/job-sender.ts";
+import { KvStore } from "../../shared/nats/kv-store.ts";
+import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
+import { serve } from "../../shared/nats/responder.ts";
+import { sweepExpired } from "../../shared/nats/janitor.ts";
+import { schedulerConsumerConfig } from "../../shared/nats/topology.ts";
+import { faultPoint } from "../../shared/service/faults.ts";
+import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
+import { metrics } from "../../shared/telemetry/metrics.ts";
+import { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import { loadConfig, type DispatcherConfig } from "./config.ts";
+import { DispatchHandlers } from "./dispatch-handlers.ts";
+import { DelayForwarder } from "./scheduler.ts";
+import { UniqueClaims } from "./unique-claims.ts";
+import { WorkflowHandlers } from "./workflow-handlers.ts";
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  await runService({ name: "dispatcher", config, start: startDispatcher });
+}
+
+/** Starts the dispatcher on an open connection (in-process: used by main, by tests and by the dev mesh). */
+export async function startDispatcher({
+  nc,
+  log,
+  config,
+}: ServiceContext<DispatcherConfig>): Promise<RunningService> {
+  const t = config.common.topology;
+  const jsm = await jetstreamManager(nc);
+  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: true });
+  const publisher = new JetStreamPublisher(nc);
+  const sender = new JobSender(publisher);
+  const source = `dispatcher-${process.pid}`;
+  const events = new EventBatcher(publisher, subjects.events(source), (err) =>
+    log.warn({ err: String(err) }, "event publish failed"),
+  );
+  const limits = { maxPayloadBytes: config.maxPayloadBytes, uniqueMaxMs: t.uniqueMaxMs };
+  const engine = new WorkflowEngine(
+    new KvStore(buckets.workflows),
+    new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
+    {
+      republishHorizonMs: t.duplicateWindowMs / 2,
+      onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
+      onWritten: (state) => {
+        if (state.kind === "batch" && !state.sealed) faultPoint("dispatcher:after-record");
+      },
+    },
+  );
+  const dispatch = new DispatchHandlers({
+    sender,
+    claims: new UniqueClaims(buckets.unique),
+    events,
+    limits,
+    defaultQueue: config.defaultQueue,
+    now: Date.now,
+  });
+  const workflows = new WorkflowHandlers({ engine, sender, limits, defaultQueue: config.defaultQueue });
+  const q = QUEUE_GROUPS.dispatcher;
+  const onError = (code: string) => metrics.rejected.inc({ code });
+  const subs = [
+    serve(nc, REQUEST_SUBJECTS.dispatch, q, dispatch.single, log),
+    serve(nc, REQUEST_SUBJECTS.dispatchBulk, q, dispatch.bulk, log),
+    serve(nc, REQUEST_SUBJECTS.chain, q, workflows.chain, log, onError),
+    serve(nc, REQUEST_SUBJECTS.batchCreate, q, workflows.batchCreate, log, onError),
+    serve(nc, REQUEST_SUBJECTS.batchAppend, q, workflows.batchAppend, log, onError),
+    serve(nc, REQUEST_SUBJECTS.batchSeal, q, workflows.batchSeal, log, onError),
+    serve(nc, REQUEST_SUBJECTS.batchCancel, q, workflows.batchCancel, log, onError),
+  ];
+
+  let scheduler: PullLoop | null = null;
+  if (config.runScheduler) {
+    await ensureConsumer(jsm, STREAMS.delayed, {
+      ...schedulerConsumerConfig(t),
+      durable_name: CONSUMERS.scheduler,
+    });
+    const forwarder = new DelayForwarder(sender, publisher, log);
+    scheduler = new PullLoop({
+      js: jetstream(nc),
+      stream: STREAMS.delayed,
+      consumer: CONSUMERS.scheduler,
+      concurrency: 256,
+      groupSize: 1,
+      prefetch: 1024,
+      ackWaitMs: t.ackWaitMs,
+      expiresMs: 2_000,
+      handle: (msgs) => forwarder.forward(msgs[0]!),
+      recreate: async () => {
+        await ensureConsumer(jsm, STREAMS.delayed, {
+          ...schedulerConsumerConfig(t),
+          durable_name: CONSUMERS.scheduler,
+        });
+      },
+      log,
+    });
+    scheduler.start();
+  }
+  const janitor = setInterval(() => {
+    sweepExpired(buckets.unique, Date.now()).catch((err: unknown) =>
+      log.warn({ err: String(err) }, "unique sweep failed"),
+    );
+  }, config.janitorIntervalMs);
+  janitor.unref();
+
+  return {
+    async drain() {
+      clearInterval(janitor);
+      await Promise.all(subs.map((s) => s.drain()));
+      if (scheduler) {
+        // Parked jobs are safe in the stream; unstarted ones just go back.
+        for (const m of scheduler.stop()) m.nak();
+        await scheduler.closed();
+        for (const m of scheduler.drainLate()) m.nak();
+        await scheduler.idleOrTimeout(config.common.drainTimeoutMs);
+      }
+      await events.flush();
+      await publisher.flush();
+      publisher.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * @module
+ * The worker service: loads the handler modules named in JETBUS_HANDLERS and runs them on the queues in
+ * JETBUS_QUEUES; drains on SIGTERM (running jobs finish or are released to other workers).
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { provisionTopology } from "../../shared/nats/provision.ts";
+import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
+import { faultPoint } from "../../shared/service/faults.ts";
+import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
+import { WorkerHost } from "../../shared/worker/worker-host.ts";
+import { loadConfig, type WorkerConfig } from "./config.ts";
+import { loadHandlers } from "./load-handlers.ts";
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  await runService({ name: "worker", config, start: startWorker });
+}
+
+/** Starts the worker on an open connection (in-process: used by main, by tests and by the dev mesh). */
+export async function startWorker({
+  nc,
+  log,
+  config,
+}: ServiceContext<WorkerConfig>): Promise<RunningService> {
+  const t = config.common.topology;
+  const jsm = await jetstreamManager(nc);
+  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
+  const publisher = new JetStreamPublisher(nc);
+  const host = new WorkerHost({
+    nc,
+    js: jetstream(nc),
+    jsm,
+    buckets,
+    publisher,
+    topology: t,
+    log,
+    queues: config.queues,
+    concurrency: config.concurrency,
+    heartbeatMs: config.heartbeatMs,
+    maxResultBytes: config.maxResultBytes,
+    onOutcomeStored: () => faultPoint("worker:after-outcome"),
+  });
+  await loadHandlers(config.handlers, host);
+  if (host.types.length === 0) log.warn("the handler modules registered no job types");
+  await host.start();
+  return {
+    notReadyReason: () => null,
+    async drain() {
+      await host.stop(config.common.drainTimeoutMs);
+      await publisher.flush();
+      publisher.close();
+    },
+  };
+}
