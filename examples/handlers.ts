@@ -17,8 +17,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 export default function register(r: Registrar): void {
   r.register("demo:hello", (ctx: JobContext) => {
-    const { name } = ctx.bind<{ name?: string }>();
-    return { greeting: `hello, ${name ?? "world"}` };
+    const payload = ctx.bind<{ name?: string } | null>();
+    return { greeting: `hello, ${payload?.name ?? "world"}` };
   });
 
   // Fails on its first two attempts: dispatch it with .retry(2) or more to see it succeed.
@@ -32,9 +32,9 @@ export default function register(r: Registrar): void {
   });
 
   r.register("demo:sleep", async (ctx) => {
-    const { ms } = ctx.bind<{ ms?: number }>();
-    await sleep(ms ?? 100, ctx.signal);
-    return { slept: ms ?? 100 };
+    const ms = ctx.bind<{ ms?: number } | null>()?.ms ?? 100;
+    await sleep(ms, ctx.signal);
+    return { slept: ms };
   });
 
   r.register("demo:step", (ctx) => ({ step: ctx.bind<{ step: number }>().step }));

@@ -22,7 +22,9 @@ export class ServerProcess {
   constructor(binary: string, args: readonly string[], output: RingBuffer) {
     this.#output = output;
     output.push(`--- spawn: ${binary} ${args.join(" ")}\n`);
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: a Ctrl-C meant for the parent must not stop the server before the parent's
+    // clients have drained (the exit hook below still kills it if the parent forgets).
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
     this.exited = new Promise<void>((resolve) => {
       const done = () => {

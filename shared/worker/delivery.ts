@@ -155,7 +155,7 @@ export class DeliveryProcessor {
       const permanent =
         err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
       if (permanent || attempt >= retry) {
-        log.warn({ err: error }, permanent ? "job failed permanently" : "job failed: retries spent");
+        log.warn({ error }, permanent ? "job failed permanently" : "job failed: retries spent");
         metrics.failed.inc(labels);
         metrics.deadLettered.inc(labels);
         await deadLetter(
@@ -168,7 +168,7 @@ export class DeliveryProcessor {
         );
         await this.report(m, base, "failed", { error });
       } else {
-        log.info({ err: error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
+        log.info({ error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
         metrics.retried.inc(labels);
         const next: JobEnvelope = { ...env, attempt: attempt + 1 };
         const backoff = env.options.backoff_ms ?? 0;

@@ -1,0 +1,126 @@
+/**
+ * @module
+ * `npm start` (`jetbus dev`): the whole mesh on one machine. Without NATS_URL it runs its own nats-server
+ * (JetStream data in .jetbus/nats), then starts the dispatcher, the coordinator and a worker with the example
+ * handlers as separate processes, runs a small demo (jobs, a retry, a dead letter, a delay, a chain and
+ * batches with callbacks) printing the events as they happen, and keeps the mesh up until Ctrl-C.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import { findNatsServerBinary } from "../shared/testkit/nats-binary.ts";
+import { startNatsServer, type NatsServer } from "../shared/testkit/nats-server.ts";
+import { runDemo } from "./demo.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const INSTALL_HINT = `nats-server was not found on PATH or in /usr/sbin. Install it, or point NATS_URL at a running one:
+  Debian/Ubuntu:  sudo apt-get install nats-server
+  macOS:          brew install nats-server
+  container:      docker run -p 4222:4222 nats:2.10 -js   (then NATS_URL=127.0.0.1:4222 npm start)`;
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  ready: Promise<void>;
+}
+
+function print(name: string, line: string): void {
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    const { level, msg, time: _t, service: _s, pid: _p, ...rest } = j;
+    const extra = Object.entries(rest)
+      .filter(([k]) => !["trace_id", "span_id", "hostname"].includes(k))
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join(" ");
+    process.stdout.write(`[${name}] ${String(level).padEnd(5)} ${String(msg)}${extra ? `  ${extra}` : ""}\n`);
+  } catch {
+    process.stdout.write(`[${name}] ${line}\n`);
+  }
+}
+
+function startChild(name: string, env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(process.execPath, [resolve(root, "bin/jetbus.mjs"), name], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let markReady!: () => void;
+  let fail!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    markReady = res;
+    fail = rej;
+  });
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      if (line.includes(`"${name} ready"`)) markReady();
+      print(name, line);
+    });
+  }
+  proc.once("exit", (code) => fail(new Error(`${name} exited with code ${code} before it was ready`)));
+  return { name, proc, ready };
+}
+
+export async function dev(): Promise<void> {
+  let server: NatsServer | null = null;
+  let url = process.env.NATS_URL;
+  if (!url) {
+    if (!findNatsServerBinary()) {
+      process.stderr.write(`${INSTALL_HINT}\n`);
+      process.exit(1);
+    }
+    server = await startNatsServer({
+      storeDir: resolve(root, ".jetbus/nats"),
+      keepStore: true,
+      name: "jetbus-dev",
+    });
+    url = server.url;
+    process.stdout.write(`nats-server with JetStream on ${url} (data in .jetbus/nats)\n`);
+  }
+  const env = {
+    ...process.env,
+    NATS_URL: url,
+    JETBUS_HTTP_PORT: process.env.JETBUS_HTTP_PORT ?? "0",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+  };
+  const children = [
+    startChild("dispatcher", env),
+    startChild("coordinator", env),
+    startChild("worker", {
+      ...env,
+      JETBUS_HANDLERS: process.env.JETBUS_HANDLERS ?? resolve(root, "examples/handlers.ts"),
+    }),
+  ];
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\nstopping the mesh…\n");
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((res) => {
+            if (c.proc.exitCode !== null) return res();
+            c.proc.once("exit", () => res());
+            c.proc.kill("SIGTERM");
+          }),
+      ),
+    );
+    await server?.stop();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  try {
+    await Promise.all(children.map((c) => c.ready));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    await stop(1);
+    return;
+  }
+  await runDemo(url);
+  process.stdout.write(
+    `\nThe mesh keeps running. Try:  NATS_URL=${url} npx jetbus queues   |   Ctrl-C stops everything.\n`,
+  );
+}

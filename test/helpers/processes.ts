@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Services as real processes (`node bin/jetbus.mjs <service>`), for the tests where it matters: kill -9,
+ * SIGTERM drains, two replicas. Output is kept (shown when a test fails); readiness is the service's
+ * "<name> ready" log line, never a sleep.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import { deferred } from "../../shared/testkit/wait.ts";
+import { FAST_ENV, type Env } from "./mesh.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
+export interface ServiceProcess {
+  name: string;
+  proc: ChildProcess;
+  /** every log line so far (JSON lines from pino) */
+  lines: string[];
+  /** resolves with the first line matching */
+  waitForLine(match: RegExp | string, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+  /** SIGTERM and wait for exit (graceful drain) */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit (a crash) */
+  kill(): Promise<number | null>;
+}
+
+export async function spawnService(
+  name: "dispatcher" | "coordinator" | "worker",
+  natsUrl: string,
+  env: Env = {},
+  opts: { waitReady?: boolean } = {},
+): Promise<ServiceProcess> {
+  const proc = spawn(process.execPath, [resolve(root, "bin/jetbus.mjs"), name], {
+    env: { ...process.env, ...FAST_ENV, JETBUS_HTTP_PORT: "0", LOG_LEVEL: "info", ...env, NATS_URL: natsUrl },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(proc);
+  const lines: string[] = [];
+  const watchers: { match: RegExp | string; resolve: (l: string) => void }[] = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...watchers]) {
+      if (typeof w.match === "string" ? line.includes(w.match) : w.match.test(line)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: proc.stdout! }).on("line", onLine);
+  createInterface({ input: proc.stderr! }).on("line", onLine);
+  const exited = new Promise<number | null>((res) =>
+    proc.once("exit", (code, signal) => {
+      live.delete(proc);
+      res(code ?? (signal ? 128 : null));
+    }),
+  );
+  const sp: ServiceProcess = {
+    name,
+    proc,
+    lines,
+    waitForLine(match, timeoutMs = 20_000) {
+      const existing = lines.find((l) => (typeof match === "string" ? l.includes(match) : match.test(l)));
+      if (existing) return Promise.resolve(existing);
+      const d = deferred<string>();
+      watchers.push({ match, resolve: (l) => d.resolve(l) });
+      void exited.then(
+        (code) =>
+          d.settled ||
+          d.reject(
+            new Error(
+              `${name} exited (${code}) before logging ${String(match)}:\n${lines.slice(-30).join("\n")}`,
+            ),
+          ),
+      );
+      return d.wait(timeoutMs, `${name} to log ${String(match)}\n${lines.slice(-30).join("\n")}`);
+    },
+    exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      return exited;
+    },
+  };
+  if (opts.waitReady !== false) await sp.waitForLine(`"${name} ready"`);
+  return sp;
+}
