@@ -7,7 +7,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { workflowView } from "../core/views.ts";
-import { JetbusError, NotFoundError } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { connectNats } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
@@ -143,12 +143,7 @@ export class NatsBus implements Bus {
   }
 
   async startWorkers(opts: StartWorkersOptions = {}): Promise<void> {
-    if (opts.queues || opts.concurrency) {
-      throw new JetbusError(
-        "VALIDATION",
-        "set queues and concurrency in connectBus({ queues, concurrency })",
-      );
-    }
+    this.worker.configure(opts);
     await this.worker.start();
   }
 

@@ -82,6 +82,6 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
     log.info(`${spec.name} stopped`);
     process.exit(0);
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
 }

@@ -96,6 +96,25 @@ export class WorkerHost {
       );
   }
 
+  /** Queues and default concurrency, before start (from `startWorkers({ queues, concurrency })`). */
+  configure(opts: { queues?: string[]; concurrency?: number }): void {
+    if (this.started) throw new ValidationError("configure workers before they start");
+    if (opts.queues) {
+      for (const q of opts.queues) {
+        if (!new RegExp(QUEUE_PATTERN).test(q))
+          throw new ValidationError(`queue name ${JSON.stringify(q)} is not valid`);
+      }
+      this.o.queues = opts.queues;
+    }
+    if (opts.concurrency !== undefined) {
+      if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+        throw new ValidationError("concurrency must be a whole number >= 1");
+      for (const r of this.registrations.values())
+        if (r.concurrency === this.o.concurrency) r.concurrency = opts.concurrency;
+      this.o.concurrency = opts.concurrency;
+    }
+  }
+
   use(...mw: Middleware[]): void {
     this.middleware.push(...mw);
   }
