@@ -1,0 +1,33 @@
+/**
+ * @module
+ * Starting the OpenTelemetry SDK in a service, configured only by the standard variables: OTLP over HTTP
+ * (`OTEL_EXPORTER_OTLP_PROTOCOL`: http/protobuf by default, http/json when set), `OTEL_TRACES_SAMPLER`,
+ * `OTEL_SERVICE_NAME` (default `jetbus-<service>`). No SDK starts when `OTEL_SDK_DISABLED=true` or no
+ * endpoint is set. Spans are exported in batches off the hot path, so a slow or absent collector only costs
+ * dropped spans, never job throughput.
+ */
+import { NodeSDK } from "@opentelemetry/sdk-node";
+
+export interface Telemetry {
+  enabled: boolean;
+  shutdown(): Promise<void>;
+}
+
+export function telemetryWanted(env: NodeJS.ProcessEnv): boolean {
+  if ((env.OTEL_SDK_DISABLED ?? "").toLowerCase() === "true") return false;
+  if ((env.OTEL_TRACES_EXPORTER ?? "").split(",").includes("none")) return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+export function startTelemetry(service: string, env: NodeJS.ProcessEnv = process.env): Telemetry {
+  if (!telemetryWanted(env)) return { enabled: false, shutdown: async () => undefined };
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? `jetbus-${service}`,
+    // Traces only: without these NodeSDK would also start OTLP metric and log exporters from env.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  return { enabled: true, shutdown: () => sdk.shutdown() };
+}

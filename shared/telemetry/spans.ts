@@ -1,0 +1,77 @@
+/**
+ * @module
+ * The spans jetbus makes, all through the OpenTelemetry API (a no-op unless a service or the application has
+ * started an SDK): `send <destination>` (PRODUCER) when a job is published, `process <destination>` (CONSUMER)
+ * per delivery, and INTERNAL spans for the coordinator's transitions. Span names are low-cardinality
+ * (`jobs.<queue>.<type>`), never an inbox or an ack subject.
+ */
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from "@opentelemetry/api";
+import { ATTR, MESSAGING_SYSTEM } from "./attributes.ts";
+
+export const tracer = trace.getTracer("jetbus", "1");
+
+/** Destination as spans show it: the stream subject without the `jetbus.` prefix. */
+export function destination(queue: string, type: string): string {
+  return `jobs.${queue}.${type}`;
+}
+
+export function startSend(dest: string, attributes: Attributes, parent: Context = context.active(), links?: Link[]): Span {
+  return tracer.startSpan(
+    `send ${dest}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [ATTR.system]: MESSAGING_SYSTEM,
+        [ATTR.operationType]: "send",
+        [ATTR.operationName]: "publish",
+        [ATTR.destination]: dest,
+        ...attributes,
+      },
+      ...(links ? { links } : {}),
+    },
+    parent,
+  );
+}
+
+export function startProcess(dest: string, attributes: Attributes, parent: Context): Span {
+  return tracer.startSpan(
+    `process ${dest}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [ATTR.system]: MESSAGING_SYSTEM,
+        [ATTR.operationType]: "process",
+        [ATTR.operationName]: "process",
+        [ATTR.destination]: dest,
+        ...attributes,
+      },
+    },
+    parent,
+  );
+}
+
+export function startInternal(name: string, attributes: Attributes, parent: Context, links?: Link[]): Span {
+  return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, ...(links ? { links } : {}) }, parent);
+}
+
+/** Marks a span failed the way backends expect: status ERROR, `error.type`, the exception recorded. */
+export function failSpan(span: Span, err: unknown, code?: string): void {
+  if (!span.isRecording()) return;
+  const e = err instanceof Error ? err : new Error(typeof err === "string" ? err : JSON.stringify(err));
+  span.recordException(e);
+  span.setAttribute(ATTR.errorType, code ?? e.name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+}
+
+export function withSpan<T>(span: Span, fn: () => T): T {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
