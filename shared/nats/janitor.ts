@@ -5,11 +5,11 @@
  * the meantime survives. The buckets' age limits are the backstop.
  */
 import type { KV } from "@nats-io/kv";
-import { isRevisionConflict } from "./kv.ts";
+import { isRevisionConflict, listKeys } from "./kv.ts";
 
 export async function sweepExpired(kv: KV, now: number): Promise<number> {
   let removed = 0;
-  for await (const key of await kv.keys()) {
+  for (const key of await listKeys(kv)) {
     const e = await kv.get(key);
     if (!e || e.operation !== "PUT") continue;
     let expiresAt: number | undefined;

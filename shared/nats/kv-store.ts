@@ -16,7 +16,7 @@ import {
   type WorkflowRef,
   type WorkflowStore,
 } from "../workflow/store.ts";
-import { isRevisionConflict } from "./kv.ts";
+import { isRevisionConflict, listKeys } from "./kv.ts";
 
 const ACTIVE = "active";
 
@@ -51,6 +51,8 @@ export class KvStore implements WorkflowStore {
 
   async remove(ref: WorkflowRef, expectedRevision?: number): Promise<boolean> {
     const key = keys.workflow(ref.kind, ref.id);
+    // A purge of an absent key succeeds; the contract says false (nothing was removed).
+    if (expectedRevision === undefined && !(await this.read(ref))) return false;
     try {
       await this.kv.purge(
         key,
@@ -65,7 +67,7 @@ export class KvStore implements WorkflowStore {
 
   async *list(): AsyncIterable<WorkflowRef> {
     for (const kind of ["chain", "batch"] as WorkflowKind[]) {
-      for await (const key of await this.kv.keys(`${kind}.*`)) yield { kind, id: key.slice(kind.length + 1) };
+      for (const key of await listKeys(this.kv, `${kind}.*`)) yield { kind, id: key.slice(kind.length + 1) };
     }
   }
 
@@ -76,7 +78,7 @@ export class KvStore implements WorkflowStore {
   }
 
   async *listActive(): AsyncIterable<WorkflowRef> {
-    for await (const key of await this.kv.keys(`${ACTIVE}.>`)) {
+    for (const key of await listKeys(this.kv, `${ACTIVE}.>`)) {
       const [, kind, ...rest] = key.split(".");
       if (kind === "chain" || kind === "batch") yield { kind, id: rest.join(".") };
     }

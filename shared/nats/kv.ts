@@ -58,3 +58,37 @@ export async function casUpdate<T>(
     }
   }
 }
+
+/**
+ * `kv.keys()` with a bound. nats.js ends a key listing when a key arrives with `pending === 0`, or else at the
+ * ordered consumer's idle heartbeat (30 s). When keys change during the listing (a worker purging its registry
+ * key, a lock released, a workflow finishing) that signal can be missed on 2.9.10, and the listing then hangs
+ * for 30 s, stalling whoever waits on it (the reconciler, a drain). So a listing that goes `idleMs` without a
+ * new key is stopped and started again.
+ */
+export async function listKeys(kv: KV, filter = ">", idleMs = 2_000, tries = 5): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    const it = await kv.keys(filter);
+    const out: string[] = [];
+    let stalled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        it.stop();
+      }, idleMs);
+    };
+    arm();
+    try {
+      for await (const k of it) {
+        out.push(k);
+        arm();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!stalled) return out;
+    if (attempt >= tries) throw new Error(`listing KV keys "${filter}" stalled ${tries} times`);
+  }
+}

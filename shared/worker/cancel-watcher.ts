@@ -5,6 +5,7 @@
  * every existing cancellation is known.
  */
 import { KvWatchInclude, type KV } from "@nats-io/kv";
+import { listKeys } from "../nats/kv.ts";
 import type { Logger } from "../service/logger.ts";
 
 export class CancelWatcher {
@@ -25,7 +26,7 @@ export class CancelWatcher {
         else this.cancelled.delete(e.key);
       }
     })().catch((err: unknown) => this.log.error({ err }, "cancel watch ended"));
-    for await (const k of await this.kv.keys()) this.cancelled.add(k);
+    for (const k of await listKeys(this.kv)) this.cancelled.add(k);
   }
 
   has(batchId: string): boolean {

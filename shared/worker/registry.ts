@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import type { KV } from "@nats-io/kv";
+import { listKeys } from "../nats/kv.ts";
 import { keys } from "../protocol/names.ts";
 import type { WorkerRecord } from "../protocol/schemas.ts";
 import type { Logger } from "../service/logger.ts";
@@ -55,7 +56,7 @@ export class WorkerRegistry {
 
 export async function listWorkers(kv: KV, now = Date.now()): Promise<WorkerRecord[]> {
   const out: WorkerRecord[] = [];
-  for await (const k of await kv.keys()) {
+  for (const k of await listKeys(kv)) {
     const e = await kv.get(k);
     if (!e || e.operation !== "PUT") continue;
     try {

@@ -105,7 +105,8 @@ export class WorkflowEngine {
   private async applyUnlocked(ref: WorkflowRef, fn: TransitionFn): Promise<ApplyResult> {
     const key = refKey(ref);
     for (let attempt = 0; ; attempt++) {
-      const cur = this.cache.get(key) ?? (await this.store.read(ref));
+      const cached = this.cache.get(key);
+      const cur = cached ?? (await this.store.read(ref));
       const now = this.now();
       const unperformed = (cur?.value.outbox ?? []).filter(
         (e) => !this.performed.has(effectKey(e.effect), now),
@@ -114,8 +115,21 @@ export class WorkflowEngine {
       // decides about entries that may have outlived the dedupe window.
       const pending = unperformed.filter((e) => now - e.at < this.horizon);
       const stale = unperformed.filter((e) => now - e.at >= this.horizon);
-      const t = fn(cur?.value.state ?? null);
+      // The cache may be stale (another replica wrote since): a refusal (a throw) or "nothing to do" (a
+      // duplicate, an outcome or chunk ahead of the cached state) is decided on a fresh read only.
+      let t: ReturnType<TransitionFn>;
+      try {
+        t = fn(cur?.value.state ?? null);
+      } catch (err) {
+        if (!cached) throw err;
+        this.cache.delete(key);
+        continue;
+      }
       if (!t || (!t.changed && pending.length === 0)) {
+        if (cached && t) {
+          this.cache.delete(key);
+          continue;
+        }
         return { state: cur?.value.state ?? null, transition: t, revision: cur?.revision ?? null };
       }
       const state = t.changed ? t.next : cur!.value.state;
