@@ -29,6 +29,7 @@ import {
   PublishTimeoutError,
 } from "./publisher-errors.ts";
 import { InFlightSlots } from "./publisher-slots.ts";
+import { onReconnect } from "./reconnects.ts";
 
 export type { PubAck };
 export {
@@ -89,6 +90,7 @@ export class JetStreamPublisher {
   readonly #slots: InFlightSlots;
   readonly #sub: Subscription;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #stopResend: () => void;
   #nextToken = 0;
   #closed: PublisherClosedError | undefined;
   #idleWaiters: (() => void)[] = [];
@@ -107,6 +109,12 @@ export class JetStreamPublisher {
     // The sweep must not keep a process alive that has nothing else to do.
     this.#sweeper.unref();
     void nc.closed().then(() => this.close("connection closed"));
+    // What was sent while the connection was down was dropped by the client: re-send now (msg id dedupes)
+    // rather than after the PubAck time-out.
+    this.#stopResend = onReconnect(nc, () => {
+      for (const [token, p] of this.#pending)
+        if (p.canRetryOnTimeout && p.resendAt === 0 && p.attempt <= this.#retries) this.#send(token, p);
+    });
   }
 
   publish(subject: string, data: Uint8Array | string, opts?: PublishOpts): Promise<PubAck> {
@@ -135,6 +143,7 @@ export class JetStreamPublisher {
     const err = new PublisherClosedError(reason);
     this.#closed = err;
     clearInterval(this.#sweeper);
+    this.#stopResend();
     try {
       this.#sub.unsubscribe();
     } catch {
@@ -180,8 +189,8 @@ export class JetStreamPublisher {
     p.resendAt = 0;
     p.deadline = Date.now() + this.#timeoutMs;
     try {
-      // While disconnected this is buffered by the client and sent on reconnect; if it is lost, the sweep
-      // times it out and re-sends it.
+      // While disconnected the client drops this (see reconnects.ts): the reconnect hook re-sends entries
+      // with a msgId, and the sweep times out the rest.
       this.#nc.publish(p.subject, p.data, { reply: p.reply, headers: p.headers });
     } catch (err) {
       this.#fail(token, p, err instanceof Error ? err : new Error(String(err)));

@@ -8,10 +8,12 @@ import {
   headers,
   RequestError,
   TimeoutError as NatsTimeoutError,
+  type Msg,
   type MsgHdrs,
   type NatsConnection,
 } from "@nats-io/transport-node";
 import { fromErrorBody, JetbusError } from "../errors.ts";
+import { onReconnect } from "../nats/reconnects.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import type { ErrorReply } from "../protocol/schemas.ts";
 import { encodeMessage, parseJson } from "../protocol/validate.ts";
@@ -25,6 +27,16 @@ export class Requester {
     private readonly attempts = 3,
   ) {}
 
+  private requestOrReconnect(subject: string, data: Uint8Array, h: MsgHdrs): Promise<Msg | "reconnected"> {
+    let stop = () => undefined as void;
+    const reconnected = new Promise<"reconnected">(
+      (res) => (stop = onReconnect(this.nc, () => res("reconnected"))),
+    );
+    const sent = this.nc.request(subject, data, { timeout: this.timeoutMs, headers: h });
+    sent.catch(() => undefined);
+    return Promise.race([sent, reconnected]).finally(stop);
+  }
+
   /** Sends `body`, returns the ok reply, throws the reply's typed error. */
   async request<T extends { ok: true }>(subject: string, body: unknown): Promise<T> {
     const data = encodeMessage(body);
@@ -32,7 +44,12 @@ export class Requester {
     propagation.inject(context.active(), h, setter);
     for (let attempt = 1; ; attempt++) {
       try {
-        const msg = await this.nc.request(subject, data, { timeout: this.timeoutMs, headers: h });
+        const msg = await this.requestOrReconnect(subject, data, h);
+        // Sent while the connection was down, so dropped by the client: re-send now, not after the time-out.
+        if (msg === "reconnected") {
+          if (attempt < this.attempts) continue;
+          throw new NatsTimeoutError();
+        }
         const reply = parseJson(msg.data, "dispatcher reply") as T | ErrorReply;
         if (!reply.ok) throw fromErrorBody((reply as ErrorReply).error);
         return reply;

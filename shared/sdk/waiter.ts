@@ -11,6 +11,7 @@ import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { parseJson } from "../protocol/validate.ts";
 import type { Buckets } from "../nats/provision.ts";
+import { onReconnect } from "../nats/reconnects.ts";
 import { workflowView, isTerminal } from "../core/views.ts";
 import type { StoredWorkflow } from "../workflow/store.ts";
 import type { WaitOutcome } from "./types.ts";
@@ -63,29 +64,41 @@ export async function waitForOutcome(
 ): Promise<WaitOutcome> {
   const sub = nc.subscribe(subjects.done(id));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopReread = () => undefined as void;
   try {
     const notice = (async (): Promise<WaitOutcome | null> => {
       for await (const m of sub) {
         const n = parseJson(m.data, "done notice") as DoneNotice;
         if (n.kind === "job") return fromRecord(n.record);
-        const found = await lookup(buckets, id);
+        const found = await lookup(buckets, id).catch(() => null);
         if (found) return found;
       }
       return null;
     })();
-    const stored = await lookup(buckets, id);
-    if (stored) return stored;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new TimeoutError(`no outcome for ${id} within ${timeoutMs} ms`)),
         timeoutMs,
       );
     });
-    const outcome = await Promise.race([notice, timeout]);
+    // A notice published while our connection was down is lost (and a read sent then is never answered):
+    // read the stored record again on reconnect.
+    const reread = new Promise<WaitOutcome>((resolve) => {
+      stopReread = onReconnect(nc, () => {
+        lookup(buckets, id).then(
+          (found) => found && resolve(found),
+          () => undefined,
+        );
+      });
+    });
+    const stored = await Promise.race([lookup(buckets, id).catch(() => null), timeout]);
+    if (stored) return stored;
+    const outcome = await Promise.race([notice, reread, timeout]);
     if (!outcome) throw new TimeoutError(`no outcome for ${id}: the connection closed`);
     return outcome;
   } finally {
     clearTimeout(timer);
+    stopReread();
     sub.unsubscribe();
   }
 }

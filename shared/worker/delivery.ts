@@ -11,9 +11,11 @@
  * redelivers the job; the coordinator is idempotent per job, so the outcome never counts twice.
  */
 import type { JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
 import { Match, type NatsConnection } from "@nats-io/transport-node";
 import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
+import { keys } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry, ResultRecord } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -51,6 +53,8 @@ export interface DeliveryDeps {
   /** true while the worker is shutting down: a job still running then is released, not reported */
   abandoned: (m: JsMsg) => boolean;
   onOutcomeStored: () => void;
+  /** recorded results of plain jobs: a redelivered job found there is not run again */
+  results?: KV;
 }
 
 export function traceFromMsg(m: JsMsg): TraceContext {
@@ -94,6 +98,13 @@ export class DeliveryProcessor {
     }
     if (env.not_before !== undefined && env.not_before > started + 20) {
       await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, trace);
+      m.ack();
+      return;
+    }
+    if (m.info.deliveryCount > 1 && (await this.alreadyFinished(env))) {
+      // A redelivery after a lost ack (e.g. a NATS restart): the job has its outcome, so it is not run again
+      // and not mistaken for a delivery whose worker died.
+      log.info("redelivered job already has an outcome: acked without running it");
       m.ack();
       return;
     }
@@ -180,6 +191,13 @@ export class DeliveryProcessor {
     } finally {
       clearInterval(beat);
     }
+  }
+
+  /** A plain job (not a replay) whose terminal outcome the coordinator has already recorded. */
+  private async alreadyFinished(env: JobEnvelope): Promise<boolean> {
+    if (!this.d.results || env.chain || env.batch || env.callback || env.replay) return false;
+    const e = await this.d.results.get(keys.result(env.dispatch_id)).catch(() => null);
+    return !!e && e.operation === "PUT";
   }
 
   /** Puts the job back for `afterMs` without using an attempt: a new message, then ack this one. */

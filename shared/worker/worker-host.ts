@@ -60,6 +60,8 @@ export class WorkerHost {
   private readonly loops = new Map<string, { loop: PullLoop; queue: string; type: string }>();
   private readonly abandoned = new WeakSet<JsMsg>();
   private readonly running = new Set<JsMsg>();
+  /** stream sequences of the jobs this worker settled lately (oldest first) */
+  private readonly settled = new Set<number>();
   private started = false;
   private cancels: CancelWatcher | null = null;
   private registry: WorkerRegistry | null = null;
@@ -145,6 +147,7 @@ export class WorkerHost {
       registration: (t) => this.registrations.get(t),
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
+      results: this.o.buckets.results,
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);
@@ -201,9 +204,20 @@ export class WorkerHost {
   }
 
   private async handle(m: JsMsg): Promise<void> {
+    // A redelivery of a message this worker is still handling, or has settled (its ack was lost, e.g. in a
+    // NATS restart), is a duplicate, not a delivery whose worker died: never run or count it again.
+    if (m.info.deliveryCount > 1) {
+      if (this.settled.has(m.seq)) {
+        m.ack();
+        return;
+      }
+      if ([...this.running].some((r) => r.seq === m.seq)) return;
+    }
     this.running.add(m);
     try {
       await this.processor!.process(m);
+      this.settled.add(m.seq);
+      if (this.settled.size > 10_000) this.settled.delete(this.settled.values().next().value!);
     } catch (err) {
       // Settlement failed (NATS down, stream full): leave the message unacked; it is redelivered.
       this.o.log.warn(
