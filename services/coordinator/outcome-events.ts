@@ -23,7 +23,8 @@ export function eventsFor(o: OutcomeEntry): BusEventWire[] {
       : {}),
     ...(o.traceparent ? { traceparent: o.traceparent } : {}),
   };
-  const id = (kind: string) => `${o.job_id}.${kind}.${o.attempt}`;
+  // A replayed dead letter runs again from attempt 0: its facts are new, so the replay count is in the id.
+  const id = (kind: string) => `${o.job_id}.${kind}.${o.attempt}${o.replay ? `.r${o.replay}` : ""}`;
   const duration = { duration_ms: Math.max(0, o.finished_at - o.started_at) };
   const err = o.error ? { error: o.error } : {};
   if (o.status === "skipped") return [];

@@ -12,15 +12,17 @@
  * - events: dispatch_started, then dispatch_succeeded or dispatch_failed.
  */
 import type { Msg } from "@nats-io/transport-node";
+import { Type } from "@sinclair/typebox";
 import { Match } from "@nats-io/transport-node";
-import { DuplicateError, toErrorBody } from "../../shared/errors.ts";
+import { DuplicateError, toErrorBody, ValidationError } from "../../shared/errors.ts";
 import { newId } from "../../shared/ids.ts";
 import { envelopeFromItem, type JobSender, type TraceContext } from "../../shared/nats/job-sender.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { publishFailure } from "../../shared/nats/publish-failure.ts";
-import type { BulkItemResult, BusEventWire, JobRequest } from "../../shared/protocol/schemas.ts";
+import type { BulkItemResult, BusEventWire } from "../../shared/protocol/schemas.ts";
+import { JobRequest } from "../../shared/protocol/common.ts";
 import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
-import { decodeMessage } from "../../shared/protocol/validate.ts";
+import { check, decodeMessage, schemaErrors } from "../../shared/protocol/validate.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 import { UniqueClaims } from "./unique-claims.ts";
@@ -43,6 +45,15 @@ export function traceOf(msg: Msg): TraceContext {
   return t;
 }
 
+/** BulkDispatchRequest with its jobs left unchecked: they are validated one by one. */
+const BulkDispatchShape = Type.Object(
+  {
+    v: BulkDispatchRequest.properties.v,
+    jobs: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
 export class DispatchHandlers {
   constructor(private readonly d: DispatchDeps) {}
 
@@ -54,9 +65,22 @@ export class DispatchHandlers {
   };
 
   bulk = async (msg: Msg): Promise<object> => {
-    const req = decodeMessage(BulkDispatchRequest, msg.data, "bulk dispatch request");
+    // The envelope must be valid; each job is checked on its own, so one bad job fails only its own entry.
+    const req = decodeMessage(BulkDispatchShape, msg.data, "bulk dispatch request");
     const trace = traceOf(msg);
-    const results = await Promise.all(req.jobs.map((job, i) => this.dispatch(job, trace, `jobs[${i}]`)));
+    const results = await Promise.all(
+      req.jobs.map(async (job, i): Promise<BulkItemResult> => {
+        const where = `jobs[${i}]`;
+        if (check(JobRequest, job)) return this.dispatch(job, trace, where);
+        const errors = schemaErrors(JobRequest, job).map((e) =>
+          e.startsWith("(message)") ? `${where}${e.slice(9)}` : `${where}.${e}`,
+        );
+        const error = toErrorBody(new ValidationError(`invalid ${where}: ${errors.join("; ")}`, { errors }));
+        metrics.rejected.inc({ code: error.code });
+        const id = (job as { dispatch_id?: unknown } | null)?.dispatch_id;
+        return { ok: false, ...(typeof id === "string" ? { dispatch_id: id } : {}), error };
+      }),
+    );
     return { v: 1, ok: true, results };
   };
 
@@ -96,10 +120,12 @@ export class DispatchHandlers {
         throw f.error;
       }
       metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
-      this.d.events.add([
-        started,
-        { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
-      ]);
+      // A retried request (same dispatch id, already stored) is not a new fact: its events were emitted.
+      if (!ack.duplicate)
+        this.d.events.add([
+          started,
+          { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
+        ]);
       return { ok: true, dispatch_id: dispatchId, duplicate: ack.duplicate };
     } catch (err) {
       const error = toErrorBody(err);

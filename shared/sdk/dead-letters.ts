@@ -36,6 +36,8 @@ export class NatsDeadLetters implements DeadLetters {
     private readonly js: JetStreamClient,
     private readonly jsm: () => Promise<JetStreamManager>,
     private readonly sender: () => JobSender,
+    /** forgets a plain job's recorded result, so `bus.wait` after a replay waits for the new outcome */
+    private readonly forgetResult?: (dispatchId: string) => Promise<void>,
   ) {}
 
   async list(filter: { queue?: string; type?: string; limit?: number } = {}): Promise<DeadLetterInfo[]> {
@@ -85,6 +87,8 @@ export class NatsDeadLetters implements DeadLetters {
       enqueued_at: Date.now(),
     };
     delete env.not_before;
+    if (this.forgetResult && !env.chain && !env.batch && !env.callback)
+      await this.forgetResult(env.dispatch_id);
     await this.sender().send(env, `replay-${seq}`);
     await this.remove(seq);
     return { dispatchId: env.dispatch_id };

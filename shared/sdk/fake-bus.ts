@@ -65,11 +65,12 @@ export class FakeBus implements Bus {
     };
   }
 
-  register(): void {}
-  withMiddleware(): Bus {
+  // The parameters are declared so code typed against the fake (not just Bus) can call these.
+  register(..._args: Parameters<Bus["register"]>): void {}
+  withMiddleware(..._middleware: Parameters<Bus["withMiddleware"]>): Bus {
     return this;
   }
-  async startWorkers(): Promise<void> {}
+  async startWorkers(..._args: Parameters<Bus["startWorkers"]>): Promise<void> {}
   async shutdown(): Promise<void> {}
 
   async dispatch(j: Job): Promise<DispatchResult> {
@@ -127,11 +128,11 @@ export class FakeBus implements Bus {
   async findBatch(id: string): Promise<BatchInfo> {
     throw new NotFoundError(`batch ${id}`);
   }
-  async cancelBatch(): Promise<void> {}
-  async prune(): Promise<number> {
+  async cancelBatch(..._args: Parameters<Bus["cancelBatch"]>): Promise<void> {}
+  async prune(..._args: Parameters<Bus["prune"]>): Promise<number> {
     return 0;
   }
-  observe(): Subscription {
+  observe(..._args: Parameters<Bus["observe"]>): Subscription {
     return { ready: Promise.resolve(), stop: async () => undefined };
   }
 
@@ -208,22 +209,30 @@ export class FakeBus implements Bus {
     }
   }
 
+  private recordedBatches(): string {
+    return (
+      this.batches.map((b) => `${b.name ?? "(unnamed)"}: [${b.types.join(", ")}]`).join("; ") || "no batches"
+    );
+  }
+
   assertBatched(predicate: (batch: RecordedBatch) => boolean): void {
     if (!this.batches.some(predicate)) {
-      const seen =
-        this.batches.map((b) => `${b.name ?? "(unnamed)"}: [${b.types.join(", ")}]`).join("; ") ||
-        "no batches";
-      this.fail(`expected a matching batch; recorded: ${seen}`);
+      this.fail(`expected a matching batch; recorded: ${this.recordedBatches()}`);
     }
   }
 
   assertBatchCount(n: number): void {
     if (this.batches.length !== n)
-      this.fail(`expected ${n} batch(es), got ${this.batches.length}`, n, this.batches.length);
+      this.fail(
+        `expected ${n} batch(es), got ${this.batches.length}; recorded: ${this.recordedBatches()}`,
+        n,
+        this.batches.length,
+      );
   }
 
   assertNothingBatched(): void {
-    if (this.batches.length > 0) this.fail(`expected no batches, got ${this.batches.length}`);
+    if (this.batches.length > 0)
+      this.fail(`expected no batches, got ${this.batches.length}; recorded: ${this.recordedBatches()}`);
   }
 }
 

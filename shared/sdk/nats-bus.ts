@@ -16,6 +16,7 @@ import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
+import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { BulkDispatchOk, DispatchOk } from "../protocol/schemas.ts";
 import { fromErrorBody } from "../errors.ts";
@@ -130,6 +131,9 @@ export class NatsBus implements Bus {
       jetstream(nc),
       async () => this.jsm,
       () => this.sender,
+      async (dispatchId) => {
+        await buckets.results.purge(keys.result(dispatchId));
+      },
     );
   }
 
