@@ -1,0 +1,116 @@
+/**
+ * @module
+ * kill -9 of the coordinator PROCESS in the middle of a batch (~500 slow-ish members) and of a 10-step chain:
+ * a restarted coordinator finishes the workflow with exact counts, every callback once, every step once.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { job, type Bus } from "../../shared/index.ts";
+import { waitFor } from "../../shared/testkit/index.ts";
+import { fixture, type Fixture } from "../helpers/fixture-workers.ts";
+import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import {
+  ncOf,
+  outcomesSettled,
+  queueSettled,
+  waitBatch,
+  waitChain,
+  workflowSettled,
+} from "../helpers/workflow-kit.ts";
+
+let mesh: Mesh;
+let bus: Bus;
+const procs: ServiceProcess[] = [];
+
+before(async () => {
+  mesh = await startMesh({ services: ["dispatcher"] });
+  bus = await mesh.bus();
+});
+
+after(async () => {
+  await Promise.allSettled(procs.map((p) => p.stop()));
+  await mesh?.stop();
+});
+
+async function spawn(name: "coordinator" | "worker", env: Record<string, string> = {}) {
+  const p = await spawnService(name, mesh.url, env);
+  procs.push(p);
+  return p;
+}
+
+async function callbacksOnce(fx: Fixture, names: ("then" | "finally" | "catch")[], zero: string[]) {
+  await waitFor(`${names.join(", ")} to run`, () => names.every((n) => fx.count(n) >= 1), {
+    timeoutMs: 20_000,
+  });
+  await outcomesSettled(ncOf(bus));
+  for (const n of names) await queueSettled(ncOf(bus), fx.type(n));
+  for (const n of names) assert.equal(fx.count(n), 1, `${n} once`);
+  for (const n of zero) assert.equal(fx.runs().filter((r) => r.type === fx.type(n as "catch")).length, 0);
+}
+
+describe("kill -9 of the coordinator", () => {
+  it("mid-batch (500 members): the restarted coordinator finishes it, counts exact, callbacks once", async () => {
+    const fx = fixture("killb", mesh.url);
+    await spawn("worker", { ...fx.env, JETBUS_CONCURRENCY: "10" });
+    const first = await spawn("coordinator");
+    const size = 500;
+    const id = await bus
+      .batch(...Array.from({ length: size }, (_, i) => job(fx.type("member"), { i, ms: 40 })))
+      .progress(job(fx.type("progress")))
+      .then(job(fx.type("then")))
+      .catch(job(fx.type("catch")))
+      .finally(job(fx.type("finally")))
+      .dispatch();
+    const mid = await waitBatch(bus, id, (b) => b.processed >= 100, 20_000);
+    await first.kill();
+    assert.ok(mid.processed < size, `killed mid-batch (processed ${mid.processed})`);
+    const atKill = await bus.findBatch(id);
+    assert.equal(atKill.completed, false);
+
+    const second = await spawn("coordinator");
+    const b = await waitBatch(bus, id, (x) => x.completed, 30_000);
+    assert.deepEqual([b.total, b.processed, b.pending, b.failed, b.cancelled], [size, size, 0, 0, false]);
+    await workflowSettled(ncOf(bus), "batch", id);
+    await callbacksOnce(fx, ["then", "finally"], ["catch"]);
+    await queueSettled(ncOf(bus), fx.type("progress"));
+    const progress = fx.runs().filter((r) => r.type === fx.type("progress"));
+    assert.equal(
+      Math.max(...progress.map((p) => p.processed!)),
+      size,
+      "the last progress shows the final counts",
+    );
+    for (const p of progress) assert.equal(p.processed! + p.pending!, p.total);
+    const members = fx.runs().filter((r) => r.type === fx.type("member"));
+    assert.equal(new Set(members.map((r) => r.jobId)).size, size);
+    assert.equal(members.length, size, "the coordinator's crash made no member run twice");
+    await second.stop();
+  });
+
+  it("mid-chain (10 steps): the restarted coordinator finishes it, each step once and in order, finally once", async () => {
+    const fx = fixture("killc", mesh.url);
+    await spawn("worker", fx.env);
+    const first = await spawn("coordinator");
+    const id = await bus
+      .chain(...Array.from({ length: 10 }, (_, i) => job(fx.type("step"), { i, ms: 100 })))
+      .catch(job(fx.type("catch")))
+      .finally(job(fx.type("finally")))
+      .dispatch();
+    const mid = await waitChain(bus, id, (c) => c.nextIndex >= 3, 20_000);
+    await first.kill();
+    assert.ok(mid.nextIndex < 10 && !mid.completed, `killed mid-chain (next ${mid.nextIndex})`);
+
+    const second = await spawn("coordinator");
+    const c = await waitChain(bus, id, (x) => x.completed, 30_000);
+    assert.deepEqual([c.nextIndex, c.failed, c.failure], [10, false, null]);
+    await workflowSettled(ncOf(bus), "chain", id);
+    await callbacksOnce(fx, ["finally"], ["catch"]);
+    await queueSettled(ncOf(bus), fx.type("step"));
+    const steps = fx.runs().filter((r) => r.type === fx.type("step"));
+    assert.deepEqual(
+      steps.map((r) => (r.payload as { i: number }).i),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    await second.stop();
+  });
+});
