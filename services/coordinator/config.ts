@@ -19,6 +19,8 @@ export interface CoordinatorConfig {
   noWorkerDeadlineMs: number;
   /** a pending member with no stored message for this long is lost (MEMBER_LOST) */
   lostConfirmMs: number;
+  /** jobs of a (queue, type) no worker ever registered are dead-lettered (reason no_handler) after this long */
+  unknownTypeDeadlineMs: number;
   /** finished workflows are pruned this long after their last change */
   workflowRetentionMs: number;
   pruneIntervalMs: number;
@@ -36,6 +38,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     creationTimeoutMs: r.int("JETBUS_CREATION_TIMEOUT_MS", 120_000, { min: 100 }),
     noWorkerDeadlineMs: r.int("JETBUS_NO_WORKER_DEADLINE_MS", 300_000, { min: 100 }),
     lostConfirmMs: r.int("JETBUS_LOST_CONFIRM_MS", 60_000, { min: 100 }),
+    unknownTypeDeadlineMs: r.int("JETBUS_UNKNOWN_TYPE_DEADLINE_MS", 15 * 60_000, { min: 100 }),
     workflowRetentionMs: r.int("JETBUS_WORKFLOW_RETENTION_MS", 7 * 24 * 3600_000, { min: 1000 }),
     pruneIntervalMs: r.int("JETBUS_PRUNE_INTERVAL_MS", 3600_000, { min: 1000 }),
     janitorIntervalMs: r.int("JETBUS_JANITOR_INTERVAL_MS", 60_000, { min: 100 }),

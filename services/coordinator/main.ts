@@ -21,6 +21,7 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type CoordinatorConfig } from "./config.ts";
 import { OutcomeProcessor } from "./outcome-processor.ts";
+import { OrphanSweeper } from "./orphans.ts";
 import { Reconciler } from "./reconciler.ts";
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -46,6 +47,7 @@ export async function startCoordinator({
     new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
     {
       republishHorizonMs: t.duplicateWindowMs / 2,
+      dedupeWindowMs: t.duplicateWindowMs,
       onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
       onWritten: (_state, outbox) => {
         if (
@@ -84,7 +86,16 @@ export async function startCoordinator({
     log,
   });
   loop.start();
-  const reconciler = new Reconciler({ engine, store, jsm, buckets, config, log });
+  const orphans = new OrphanSweeper({
+    js: jetstream(nc),
+    jsm,
+    publisher,
+    workers: buckets.workers,
+    topology: t,
+    deadlineMs: config.unknownTypeDeadlineMs,
+    log,
+  });
+  const reconciler = new Reconciler({ engine, store, jsm, buckets, config, log, orphans });
   reconciler.start();
   return {
     async drain() {

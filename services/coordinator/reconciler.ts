@@ -18,9 +18,12 @@ import { pruneWorkflows } from "../../shared/workflow/prune.ts";
 import type { Logger } from "../../shared/service/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import type { CoordinatorConfig } from "./config.ts";
+import type { OrphanSweeper } from "./orphans.ts";
 
 export interface ReconcilerDeps {
+  orphans: OrphanSweeper;
   engine: WorkflowEngine;
   store: KvStore;
   jsm: JetStreamManager;
@@ -35,16 +38,24 @@ export class Reconciler {
   private readonly noWorkerSince = new Map<string, number>();
   private readonly goneSince = new Map<string, number>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
   start(): void {
     const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
+      let busy = false;
       const t = setInterval(() => {
-        this.running = this.running
-          .then(fn)
-          .catch((err: unknown) => this.d.log.warn({ err: String(err) }, `${what} failed`));
+        // A slow pass must not queue up more passes behind it: skip ticks while one runs.
+        if (busy) return;
+        busy = true;
+        const run = fn()
+          .catch((err: unknown) => this.d.log.warn({ err: String(err) }, `${what} failed`))
+          .finally(() => {
+            busy = false;
+          });
+        this.inFlight.add(run);
+        void run.finally(() => this.inFlight.delete(run));
       }, ms);
       t.unref();
       this.timers.push(t);
@@ -57,7 +68,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    await this.running;
+    await Promise.all(this.inFlight);
   }
 
   async prune(): Promise<number> {
@@ -86,6 +97,11 @@ export class Reconciler {
     const rows = await queueOverview(this.d.jsm, this.d.buckets.workers, now);
     const served = new Set(rows.filter((r) => r.workers > 0).map((r) => pairKey(r.queue, r.type)));
     this.updateGauges(rows);
+    await this.d.orphans
+      .sweep(rows, now)
+      .catch((err: unknown) =>
+        this.d.log.warn({ err: String(err) }, "could not dead-letter jobs of unknown types"),
+      );
     const outcomes = await this.d.jsm.consumers
       .info(STREAMS.outcomes, CONSUMERS.coordinator)
       .catch(() => null);
@@ -96,37 +112,16 @@ export class Reconciler {
     let failed = 0;
     const active = { chain: 0, batch: 0 };
     for await (const ref of this.d.store.listActive()) {
-      flushed += await this.d.engine.flushOutbox(ref, this.d.config.outboxStaleMs);
-      const state = await this.d.engine.read(ref);
-      if (!state || isTerminal(state)) continue;
-      active[state.kind]++;
-      for (const { queue, type } of pendingTypes(state)) {
-        const k = pairKey(queue, type);
-        if (served.has(k)) this.noWorkerSince.delete(k);
-        else if (!this.noWorkerSince.has(k)) this.noWorkerSince.set(k, now);
-        if (!outcomesIdle || (stored.get(k) ?? 0) > 0) this.goneSince.delete(k);
-        else if (!this.goneSince.has(k)) this.goneSince.set(k, now);
-      }
-      const decision = decideReconcile(state, {
-        now,
-        creationTimeoutMs: this.d.config.creationTimeoutMs,
-        noWorkerDeadlineMs: this.d.config.noWorkerDeadlineMs,
-        lostConfirmMs: this.d.config.lostConfirmMs,
-        noWorkerSince: (q, t) => this.noWorkerSince.get(pairKey(q, t)),
-        messagesGoneSince: (q, t) => this.goneSince.get(pairKey(q, t)),
-      });
-      if (decision.action !== "fail") continue;
-      const r = await this.d.engine.apply(ref, (cur) =>
-        cur
-          ? failWorkflow(cur, decision.error, { now: this.d.engine.now(), newId: this.d.engine.newId })
-          : null,
-      );
-      if (r.transition?.changed) {
-        failed++;
-        metrics.reconciled.inc({ action: decision.error.code.toLowerCase() });
+      // One workflow that cannot be handled (its outbox cannot be published yet) must not stop the pass.
+      try {
+        const r = await this.reconcileWorkflow(ref, now, served, outcomesIdle, stored);
+        flushed += r.flushed;
+        if (r.failed) failed++;
+        if (r.active) active[r.active]++;
+      } catch (err) {
         this.d.log.warn(
-          { workflow: ref, code: decision.error.code, reason: decision.error.message },
-          "workflow failed by the reconciler",
+          { workflow: ref, err: String(err) },
+          "could not reconcile workflow; next pass retries",
         );
       }
     }
@@ -134,6 +129,54 @@ export class Reconciler {
     metrics.activeWorkflows.set({ kind: "batch" }, active.batch);
     if (flushed > 0) metrics.reconciled.inc({ action: "outbox_flushed" }, flushed);
     return { flushed, failed, active: active.chain + active.batch };
+  }
+
+  private async reconcileWorkflow(
+    ref: WorkflowRef,
+    now: number,
+    served: Set<string>,
+    outcomesIdle: boolean,
+    stored: Map<string, number>,
+  ): Promise<{ flushed: number; failed: boolean; active: "chain" | "batch" | null }> {
+    // A job whose (queue, type) has nothing stored and no outcome in flight cannot have a copy around.
+    const flushed = await this.d.engine.flushOutbox(
+      ref,
+      this.d.config.outboxStaleMs,
+      (e) =>
+        e.type !== "publish" ||
+        !outcomesIdle ||
+        (stored.get(pairKey(e.item.spec.queue, e.item.spec.type)) ?? 0) > 0,
+    );
+    const state = await this.d.engine.read(ref);
+    if (!state || isTerminal(state)) return { flushed, failed: false, active: null };
+    for (const { queue, type } of pendingTypes(state)) {
+      const k = pairKey(queue, type);
+      if (served.has(k)) this.noWorkerSince.delete(k);
+      else if (!this.noWorkerSince.has(k)) this.noWorkerSince.set(k, now);
+      if (!outcomesIdle || (stored.get(k) ?? 0) > 0) this.goneSince.delete(k);
+      else if (!this.goneSince.has(k)) this.goneSince.set(k, now);
+    }
+    const decision = decideReconcile(state, {
+      now,
+      creationTimeoutMs: this.d.config.creationTimeoutMs,
+      noWorkerDeadlineMs: this.d.config.noWorkerDeadlineMs,
+      lostConfirmMs: this.d.config.lostConfirmMs,
+      noWorkerSince: (q, t) => this.noWorkerSince.get(pairKey(q, t)),
+      messagesGoneSince: (q, t) => this.goneSince.get(pairKey(q, t)),
+    });
+    if (decision.action !== "fail") return { flushed, failed: false, active: state.kind };
+    const r = await this.d.engine.apply(ref, (cur) =>
+      cur
+        ? failWorkflow(cur, decision.error, { now: this.d.engine.now(), newId: this.d.engine.newId })
+        : null,
+    );
+    if (!r.transition?.changed) return { flushed, failed: false, active: state.kind };
+    metrics.reconciled.inc({ action: decision.error.code.toLowerCase() });
+    this.d.log.warn(
+      { workflow: ref, code: decision.error.code, reason: decision.error.message },
+      "workflow failed by the reconciler",
+    );
+    return { flushed, failed: true, active: null };
   }
 
   private updateGauges(rows: Awaited<ReturnType<typeof queueOverview>>): void {

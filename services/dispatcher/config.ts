@@ -10,9 +10,12 @@ export interface DispatcherConfig {
   /** largest job payload (its JSON) a dispatch may carry */
   maxPayloadBytes: number;
   defaultQueue: string;
-  /** false: the delay forwarder runs in a dedicated process instead */
+  /** false: this replica does not forward delayed jobs (at least one dispatcher must) */
   runScheduler: boolean;
   janitorIntervalMs: number;
+  /** answer NO_HANDLER for a (queue, type) no worker has ever registered (else the coordinator dead-letters
+   * such jobs after JETBUS_UNKNOWN_TYPE_DEADLINE_MS) */
+  rejectUnknownTypes: boolean;
 }
 
 export function loadConfig(env: Env): DispatcherConfig {
@@ -24,6 +27,7 @@ export function loadConfig(env: Env): DispatcherConfig {
     defaultQueue: r.string("JETBUS_DEFAULT_QUEUE", "default"),
     runScheduler: r.bool("JETBUS_SCHEDULER", true),
     janitorIntervalMs: r.int("JETBUS_JANITOR_INTERVAL_MS", 60_000, { min: 100 }),
+    rejectUnknownTypes: r.bool("JETBUS_REJECT_UNKNOWN_TYPES", false),
   };
   r.check(
     cfg.maxPayloadBytes + 16 * 1024 <= common.topology.maxMessageBytes,

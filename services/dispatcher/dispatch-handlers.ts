@@ -25,9 +25,11 @@ import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requ
 import { check, decodeMessage, schemaErrors } from "../../shared/protocol/validate.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
+import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 
 export interface DispatchDeps {
+  types: KnownTypes;
   sender: JobSender;
   claims: UniqueClaims;
   events: EventBatcher;
@@ -98,6 +100,7 @@ export class DispatchHandlers {
     let claim: { key: string; revision: number } | null = null;
     try {
       const spec = toJobSpec(job, queue, this.d.limits, where);
+      await this.d.types.assertKnown([spec]);
       const uniqueFor = spec.options.unique_for_ms ?? 0;
       if (uniqueFor > 0) {
         const key = UniqueClaims.key(spec.queue, spec.type, spec.payload);

@@ -22,6 +22,7 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type DispatcherConfig } from "./config.ts";
 import { DispatchHandlers } from "./dispatch-handlers.ts";
+import { KnownTypes } from "./known-types.ts";
 import { DelayForwarder } from "./scheduler.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { WorkflowHandlers } from "./workflow-handlers.ts";
@@ -52,13 +53,16 @@ export async function startDispatcher({
     new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
     {
       republishHorizonMs: t.duplicateWindowMs / 2,
+      dedupeWindowMs: t.duplicateWindowMs,
       onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
       onWritten: (state) => {
         if (state.kind === "batch" && !state.sealed) faultPoint("dispatcher:after-record");
       },
     },
   );
+  const types = new KnownTypes(jsm, config.rejectUnknownTypes);
   const dispatch = new DispatchHandlers({
+    types,
     sender,
     claims: new UniqueClaims(buckets.unique),
     events,
@@ -66,7 +70,13 @@ export async function startDispatcher({
     defaultQueue: config.defaultQueue,
     now: Date.now,
   });
-  const workflows = new WorkflowHandlers({ engine, sender, limits, defaultQueue: config.defaultQueue });
+  const workflows = new WorkflowHandlers({
+    engine,
+    types,
+    sender,
+    limits,
+    defaultQueue: config.defaultQueue,
+  });
   const q = QUEUE_GROUPS.dispatcher;
   const onError = (code: string) => metrics.rejected.inc({ code });
   const subs = [

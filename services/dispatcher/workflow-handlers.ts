@@ -4,7 +4,8 @@
  * the workflow is published, so nothing can finish before the workflow knows about it.
  *
  * Operation chain: writes `chain.<id>` with every node; its outbox publishes node 0 (msg id `<id>_n0`).
- * Repeating the request (same chain id) changes nothing and republishes node 0 (deduplicated).
+ * Repeating the request (same chain id) changes nothing. If node 0 cannot be stored because the queue is full,
+ * the chain fails at once (catch and finally still run) and the reply is QUEUE_FULL.
  *
  * Operations batch.create / batch.append / batch.seal: create the record (optionally with the first chunk and
  * the seal), append chunks in order (offset = members so far; a repeated chunk is a no-op that republishes
@@ -24,7 +25,8 @@ import type {
   Transition,
   WorkflowState,
 } from "../../shared/core/types.ts";
-import { JetbusError, NotFoundError, ValidationError } from "../../shared/errors.ts";
+import { JetbusError, NotFoundError, toErrorBody, ValidationError } from "../../shared/errors.ts";
+import { failWorkflow } from "../../shared/core/workflow.ts";
 import { newId } from "../../shared/ids.ts";
 import type { JobSender, TraceContext } from "../../shared/nats/job-sender.ts";
 import { publishFailure } from "../../shared/nats/publish-failure.ts";
@@ -40,10 +42,12 @@ import type { JobRequest } from "../../shared/protocol/schemas.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { traceOf } from "./dispatch-handlers.ts";
+import type { KnownTypes } from "./known-types.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 
 export interface WorkflowDeps {
   engine: WorkflowEngine;
+  types: KnownTypes;
   sender: JobSender;
   limits: SpecLimits;
   defaultQueue: string;
@@ -77,7 +81,9 @@ export class WorkflowHandlers {
     const nodes = this.specs(req.jobs, queue, "jobs");
     const callbacks = this.callbacks({ catch: req.catch, finally: req.finally }, queue);
     const trace = traceOf(msg);
-    await this.d.engine.apply({ kind: "chain", id: req.chain_id }, (cur) =>
+    await this.d.types.assertKnown([...nodes, ...Object.values(callbacks)]);
+    const ref = { kind: "chain" as const, id: req.chain_id };
+    const create = this.d.engine.apply(ref, (cur) =>
       cur
         ? null
         : createChain(
@@ -92,6 +98,18 @@ export class WorkflowHandlers {
             this.ctx(),
           ),
     );
+    try {
+      await create;
+    } catch (err) {
+      const { error } = publishFailure(err);
+      if (error.code !== ErrorCodes.QueueFull) throw err;
+      // As the seed does: a chain whose first node cannot be enqueued fails at once (catch and finally then
+      // run once there is room), and the caller hears why.
+      await this.d.engine
+        .apply(ref, (cur) => (cur ? failWorkflow(cur, toErrorBody(error), this.ctx()) : null))
+        .catch(() => undefined);
+      throw error;
+    }
     return { v: 1, ok: true, id: req.chain_id };
   };
 
@@ -101,6 +119,7 @@ export class WorkflowHandlers {
     const callbacks = this.callbacks(req, queue);
     const members = this.specs(req.jobs ?? [], queue, "jobs");
     if (req.seal && members.length === 0) throw new ValidationError("a batch needs at least one job");
+    await this.d.types.assertKnown([...members, ...Object.values(callbacks)]);
     const trace = traceOf(msg);
     const ctx = this.ctx();
     const result = await this.d.engine.apply({ kind: "batch", id: req.batch_id }, (cur) => {
@@ -131,6 +150,7 @@ export class WorkflowHandlers {
     const existing = await this.d.engine.read({ kind: "batch", id: req.batch_id });
     if (!existing) throw new NotFoundError(`batch ${req.batch_id}`);
     const members = this.specs(req.jobs, existing.queue, "jobs");
+    await this.d.types.assertKnown(members);
     const result = await this.d.engine.apply({ kind: "batch", id: req.batch_id }, (cur) => {
       if (!cur) throw new NotFoundError(`batch ${req.batch_id}`);
       return this.fill(noChange(asBatch(cur)), req.offset, members, req.seal ?? false);

@@ -6,7 +6,7 @@
  * hands them to `handle` one by one (workers) or in groups (the coordinator). It survives reconnects and
  * re-creates its consumer if the server lost it.
  */
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { delay } from "@nats-io/transport-node";
 import type { Logger } from "../service/logger.ts";
 
@@ -43,6 +43,7 @@ export class PullLoop {
   private idle: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private keepAlive: ReturnType<typeof setInterval> | null = null;
+  private consumer: Consumer | null = null;
 
   constructor(private readonly o: PullLoopOptions) {}
 
@@ -73,7 +74,9 @@ export class PullLoop {
         continue;
       }
       try {
-        const consumer = await this.o.js.consumers.get(this.o.stream, this.o.consumer);
+        // Looked up once (a consumer info request) and reused; a failure drops it so the next pass looks again.
+        this.consumer ??= await this.o.js.consumers.get(this.o.stream, this.o.consumer);
+        const consumer = this.consumer;
         const batch = await consumer.fetch({ max_messages: want, expires: this.o.expiresMs ?? 5_000 });
         for await (const m of batch) {
           if (this.stopped) {
@@ -85,6 +88,7 @@ export class PullLoop {
         }
         failures = 0;
       } catch (err) {
+        this.consumer = null;
         if (this.stopped) break;
         failures++;
         const code = (err as { code?: number | string }).code;

@@ -18,6 +18,8 @@ export interface QueueRow {
   /** delivered to a worker and not yet acked */
   inFlight: number;
   workers: number;
+  /** a durable consumer exists: some worker registered this (queue, type) at some point */
+  hasConsumer: boolean;
 }
 
 async function subjectCounts(jsm: JetStreamManager, stream: string): Promise<Record<string, number>> {
@@ -34,7 +36,8 @@ export async function queueOverview(
   const row = (queue: string, type: string) => {
     const k = `${queue}\u0000${type}`;
     let r = rows.get(k);
-    if (!r) rows.set(k, (r = { queue, type, ready: 0, delayed: 0, inFlight: 0, workers: 0 }));
+    if (!r)
+      rows.set(k, (r = { queue, type, ready: 0, delayed: 0, inFlight: 0, workers: 0, hasConsumer: false }));
     return r;
   };
   const [ready, delayed, live] = await Promise.all([
@@ -55,6 +58,7 @@ export async function queueOverview(
     if (!p) continue;
     const r = row(p.queue, p.type);
     r.inFlight = c.num_ack_pending;
+    r.hasConsumer = true;
     r.ready = Math.max(r.ready - c.num_ack_pending, c.num_pending);
   }
   for (const w of live) for (const s of w.serves) row(s.queue, s.type).workers++;

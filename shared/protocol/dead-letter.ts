@@ -12,6 +12,8 @@ export const DeadLetterReason = Type.Union([
   Type.Literal("permanent"),
   Type.Literal("worker_died"),
   Type.Literal("malformed"),
+  /** no worker ever registered the job's (queue, type) within JETBUS_UNKNOWN_TYPE_DEADLINE_MS */
+  Type.Literal("no_handler"),
 ]);
 export type DeadLetterReason = Static<typeof DeadLetterReason>;
 

@@ -35,5 +35,9 @@ export const ErrorCodes = {
   NoWorker: "NO_WORKER",
   CreationInterrupted: "CREATION_INTERRUPTED",
   ShuttingDown: "SHUTTING_DOWN",
+  /** A service's environment has bad keys (every one is listed). */
+  Config: "CONFIG",
+  /** A revision-checked write lost to another writer (retried internally; surfaces only after many tries). */
+  Conflict: "CONFLICT",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

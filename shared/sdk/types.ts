@@ -71,7 +71,7 @@ export interface Subscription {
 export interface DeadLetterInfo {
   /** stream sequence: the id to show, replay or remove */
   seq: number;
-  reason: "exhausted" | "permanent" | "worker_died" | "malformed";
+  reason: "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler";
   subject: string;
   jobType?: string;
   queue?: string;

@@ -3,7 +3,15 @@
  * W3C trace context in NATS headers (`traceparent`, `tracestate`) and in protocol fields (outcome entries carry
  * their own, since one outcome message holds many jobs).
  */
-import { context, propagation, ROOT_CONTEXT, trace, type Context, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+} from "@opentelemetry/api";
 import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
 
 export const headerSetter: TextMapSetter<MsgHdrs> = { set: (h, k, v) => h.set(k, v) };

@@ -24,7 +24,12 @@ export function destination(queue: string, type: string): string {
   return `jobs.${queue}.${type}`;
 }
 
-export function startSend(dest: string, attributes: Attributes, parent: Context = context.active(), links?: Link[]): Span {
+export function startSend(
+  dest: string,
+  attributes: Attributes,
+  parent: Context = context.active(),
+  links?: Link[],
+): Span {
   return tracer.startSpan(
     `send ${dest}`,
     {

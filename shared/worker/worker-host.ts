@@ -188,7 +188,9 @@ export class WorkerHost {
         consumer: durable,
         concurrency: reg.concurrency,
         groupSize: 1,
-        prefetch: reg.concurrency,
+        // No prefetch: a job held in a buffer when its worker dies would come back as a redelivery and count as
+        // an attempt although it never ran; only started jobs may count.
+        prefetch: 0,
         ackWaitMs: this.o.topology.ackWaitMs,
         expiresMs: 2_000,
         handle: (msgs) => this.handle(msgs[0]!),

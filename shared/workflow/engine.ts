@@ -6,6 +6,7 @@
  * publish loses nothing: whoever touches the record next (or the reconciler) performs them again with the same
  * message ids, and JetStream's dedupe window makes that exactly-once.
  */
+import { isEffectLive, mayRepeatOldEffect } from "../core/outbox.ts";
 import { isTerminal } from "../core/views.ts";
 import type { Effect, Transition, WorkflowState } from "../core/types.ts";
 import { RecentSet } from "./recent-set.ts";
@@ -31,6 +32,8 @@ export interface EngineOptions {
    * been handled by the reconciler. Keep it well inside the JetStream duplicate window.
    */
   republishHorizonMs?: number;
+  /** JetStream's duplicate window: entries older than this may no longer be deduplicated by msg id. */
+  dedupeWindowMs?: number;
   cacheSize?: number;
   onConflict?: () => void;
   /** after a state write, before its effects are performed (fault injection, metrics) */
@@ -133,11 +136,13 @@ export class WorkflowEngine {
         return { state: cur?.value.state ?? null, transition: t, revision: cur?.revision ?? null };
       }
       const state = t.changed ? t.next : cur!.value.state;
+      // Effects overtaken by this transition (a node of a chain that has failed since) are dropped, not performed.
+      const live = (e: OutboxEntry) => isEffectLive(e.effect, state);
       const fresh: OutboxEntry[] = [
-        ...pending,
+        ...pending.filter(live),
         ...(t.changed ? t.effects.map((effect) => ({ effect, at: now })) : []),
       ];
-      const outbox = [...stale, ...fresh];
+      const outbox = [...stale.filter(live), ...fresh];
       let revision: number;
       try {
         if (!cur) await this.store.setActive(ref, true);
@@ -155,7 +160,7 @@ export class WorkflowEngine {
       // Terminal records get no further transitions to carry their outbox away: clear it now (best effort;
       // the reconciler clears what this misses). Running records clear theirs lazily on the next write.
       if (fresh.length > 0 && (isTerminal(state) || !t.changed)) {
-        revision = (await this.clear(ref, state, revision, stale)) ?? revision;
+        revision = (await this.clear(ref, state, revision, stale.filter(live))) ?? revision;
       } else {
         this.remember(key, { value: { state, outbox }, revision });
       }
@@ -198,9 +203,15 @@ export class WorkflowEngine {
 
   /**
    * Reconciler step: performs outbox entries older than `olderThanMs` that nobody performed (a crash between
-   * write and publish), then clears the outbox. Returns how many effects it performed.
+   * write and publish), then clears the outbox. Entries older than the dedupe window could be stored twice, so
+   * a job is published again only when it is still wanted and `copyMayExist` says no copy of it can be around.
+   * Returns how many effects it performed.
    */
-  async flushOutbox(ref: WorkflowRef, olderThanMs: number): Promise<number> {
+  async flushOutbox(
+    ref: WorkflowRef,
+    olderThanMs: number,
+    copyMayExist: (effect: Effect) => boolean = () => true,
+  ): Promise<number> {
     const cur = await this.store.read(ref);
     if (!cur) {
       await this.store.setActive(ref, false);
@@ -213,7 +224,11 @@ export class WorkflowEngine {
       return 0;
     }
     if (outbox.every((e) => now - e.at < olderThanMs)) return 0;
-    const toPerform = outbox.filter((e) => !this.performed.has(effectKey(e.effect), now));
+    const window = this.opts.dedupeWindowMs ?? this.horizon * 2;
+    const toPerform = outbox.filter((e) => {
+      if (this.performed.has(effectKey(e.effect), now) || !isEffectLive(e.effect, state)) return false;
+      return now - e.at < window || mayRepeatOldEffect(e.effect, state, copyMayExist(e.effect));
+    });
     await this.perform(toPerform, state);
     await this.clear(ref, state, cur.revision);
     return toPerform.length;

@@ -12,6 +12,7 @@ import {
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
+  type StreamConfig,
 } from "@nats-io/jetstream";
 import {
   JetStreamPublisher,
@@ -43,7 +44,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function addStream(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+async function addStream(name: string, extra: Partial<StreamConfig> = {}): Promise<string> {
   await jsm.streams.add({ name, subjects: [`${name}.>`], storage: StorageType.File, ...extra });
   return `${name}.x`;
 }
@@ -128,6 +129,15 @@ describe("JetStreamPublisher", () => {
     assert.equal(err.attempts, 3);
     assert.equal(err.retryable, true);
     assert.ok(Date.now() - started < 2000, "retries are paced by retryDelayMs, not the time-out");
+    pub.close();
+  });
+
+  it("re-sends after no responders: a stream that appears meanwhile (a new leader) gets the message", async () => {
+    const pub = new JetStreamPublisher(nc, { retries: 5, retryDelayMs: 50 });
+    // Sent before the stream exists, on the same connection, so the first attempt meets no responders.
+    const ack = pub.publish("LATE.x", data, { msgId: "late-1" });
+    await addStream("LATE");
+    assert.deepEqual(await ack, { stream: "LATE", seq: 1, duplicate: false });
     pub.close();
   });
 

@@ -209,6 +209,8 @@ describe("NATS down and back under running service processes", () => {
       await reports.waitFor(
         "the first job to start",
         (r) => r.kind === "start" && ids.includes(r.dispatchId),
+        1,
+        30_000,
       );
       await server.restart();
       const restartedAt = Date.now();

@@ -230,10 +230,15 @@ function engineContract(factory: StoreFactory): void {
       assert.deepEqual(left.sort(), ["evt:next.chain_advanced.0", "pub:next_n1"]);
 
       await e1.apply(ref, outcomes(e1, [ok(1)]));
-      assert.deepEqual(tally(sink.keys()), tally([...left, "evt:next.chain_advanced.1", "pub:next_n2"]));
+      // The left-over event is performed; the left-over publication of node 1 was overtaken (node 1 has its
+      // outcome) and is dropped rather than published late.
+      assert.deepEqual(
+        tally(sink.keys()),
+        tally(["evt:next.chain_advanced.0", "evt:next.chain_advanced.1", "pub:next_n2"]),
+      );
       // The same engine never republishes what it performed (a duplicate outcome writes nothing).
       await e1.apply(ref, outcomes(e1, [ok(1)]));
-      assert.equal(sink.performed.length, 4);
+      assert.equal(sink.performed.length, 3);
 
       // A second process takes over (empty memory): each effect still in the record is performed once by it
       // (a republish, deduplicated by msg id downstream), then the chain ends.

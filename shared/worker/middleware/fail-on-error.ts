@@ -1,4 +1,4 @@
-import { describeThrown, PermanentError } from "../../errors.ts";
+import { describeThrown, PermanentError, ReleaseError } from "../../errors.ts";
 import type { Middleware } from "../middleware.ts";
 
 /**
@@ -11,7 +11,8 @@ export function failOnError(when?: (err: unknown) => boolean): Middleware {
     try {
       return await next();
     } catch (err) {
-      if (err instanceof PermanentError || (when && !when(err))) throw err;
+      // A release (rate limit, overlap) is control flow, not a failure: it must keep not using an attempt.
+      if (err instanceof PermanentError || err instanceof ReleaseError || (when && !when(err))) throw err;
       throw new PermanentError(`fatal bus error: ${describeThrown(err)}`, { cause: err });
     }
   };
