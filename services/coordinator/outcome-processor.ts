@@ -29,6 +29,10 @@ import { deadLetterRaw } from "../../shared/worker/dead-letters.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { eventsFor } from "./outcome-events.ts";
+import { context, trace, type Span } from "@opentelemetry/api";
+import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
+import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
+import { failSpan, startInternal } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
   nc: NatsConnection;
@@ -141,6 +145,7 @@ export class OutcomeProcessor {
         queue: o.queue,
       };
       if (o.error) outcome.error = o.error;
+      if (o.traceparent) outcome.traceparent = o.traceparent;
       group({ kind: member.kind, id: member.id }).members.push({ outcome, entry: o });
     }
     return groups;
@@ -164,6 +169,44 @@ export class OutcomeProcessor {
   }
 
   private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {
+    // One span per transition, a child of the first outcome's delivery and linked to the others, so the
+    // successors and callbacks it publishes continue the dispatch's trace.
+    const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
+    const parent = contextFromFields(traced[0] ?? {});
+    const links = traced
+      .slice(1, MAX_LINKS + 1)
+      .map((o) => spanContextOf(o.traceparent))
+      .filter((c) => c !== undefined)
+      .map((c) => ({ context: c }));
+    const span = startInternal(
+      g.members.length === 0
+        ? `record ${g.ref.kind} callback`
+        : g.ref.kind === "chain"
+          ? "advance chain"
+          : "settle batch",
+      {
+        [g.ref.kind === "chain" ? ATTR.chainId : ATTR.batchId]: g.ref.id,
+        [ATTR.conversationId]: g.ref.id,
+        [ATTR.outcomes]: g.members.length + g.callbacks.length,
+      },
+      parent,
+      links,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), () => this.applyWorkflowTraced(g, duplicates, span));
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async applyWorkflowTraced(
+    g: WorkflowGroup,
+    duplicates: Set<OutcomeEntry>,
+    span: Span,
+  ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
     const result = await this.d.engine.apply(g.ref, (cur) => {
       if (!cur) return null;
@@ -199,6 +242,21 @@ export class OutcomeProcessor {
       return;
     }
     metrics.workflowTransitions.inc({ kind: g.ref.kind, op: "outcomes" });
+    const st = result.state;
+    span.setAttribute(
+      "jetbus.workflow.state",
+      st.kind === "chain"
+        ? st.completed
+          ? "completed"
+          : st.failed
+            ? "failed"
+            : "running"
+        : st.cancelled
+          ? "cancelled"
+          : st.completed
+            ? "completed"
+            : "running",
+    );
     for (const m of g.members) if (!accepted.has(m.outcome)) duplicates.add(m.entry);
     for (const cb of g.callbacks) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
     for (const r of result.transition?.rejected ?? []) {

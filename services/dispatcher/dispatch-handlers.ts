@@ -27,6 +27,9 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
+import { ATTR } from "../../shared/telemetry/attributes.ts";
+import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
+import { destination, failSpan, startSend } from "../../shared/telemetry/spans.ts";
 
 export interface DispatchDeps {
   types: KnownTypes;
@@ -86,10 +89,23 @@ export class DispatchHandlers {
     return { v: 1, ok: true, results };
   };
 
-  async dispatch(job: JobRequest, trace: TraceContext, where: string): Promise<BulkItemResult> {
+  async dispatch(job: JobRequest, caller: TraceContext, where: string): Promise<BulkItemResult> {
     const dispatchId = job.dispatch_id ?? newId("dsp");
     const queue = job.queue ?? this.d.defaultQueue;
     const now = this.d.now();
+    // The dispatch span (PRODUCER): a child of the caller's span when the request carried one, else a root.
+    // Every attempt of the job, and everything it leads to, is under it.
+    const span = startSend(
+      destination(queue, job.type),
+      {
+        [ATTR.messageId]: dispatchId,
+        [ATTR.dispatchId]: dispatchId,
+        [ATTR.jobType]: job.type,
+        [ATTR.queue]: queue,
+      },
+      contextFromFields(caller),
+    );
+    const trace = fieldsOf(span);
     const base = { dispatch_id: dispatchId, job_id: dispatchId, type: job.type, queue, ...trace };
     const started: BusEventWire = {
       id: `${dispatchId}.dispatch_started`,
@@ -129,9 +145,12 @@ export class DispatchHandlers {
           started,
           { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
         ]);
+      span.end();
       return { ok: true, dispatch_id: dispatchId, duplicate: ack.duplicate };
     } catch (err) {
       const error = toErrorBody(err);
+      failSpan(span, err, error.code);
+      span.end();
       metrics.rejected.inc({ code: error.code });
       this.d.events.add([
         started,

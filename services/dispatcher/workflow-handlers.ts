@@ -43,6 +43,10 @@ import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { traceOf } from "./dispatch-handlers.ts";
 import type { KnownTypes } from "./known-types.ts";
+import { context, trace } from "@opentelemetry/api";
+import { ATTR } from "../../shared/telemetry/attributes.ts";
+import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
+import { failSpan, startSend } from "../../shared/telemetry/spans.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 
 export interface WorkflowDeps {
@@ -80,8 +84,19 @@ export class WorkflowHandlers {
     const queue = req.queue ?? this.d.defaultQueue;
     const nodes = this.specs(req.jobs, queue, "jobs");
     const callbacks = this.callbacks({ catch: req.catch, finally: req.finally }, queue);
-    const trace = traceOf(msg);
     await this.d.types.assertKnown([...nodes, ...Object.values(callbacks)]);
+    return this.traced("chain", req.chain_id, queue, traceOf(msg), (trace) =>
+      this.createChain(req, queue, nodes, callbacks, trace),
+    );
+  };
+
+  private async createChain(
+    req: ChainRequest,
+    queue: string,
+    nodes: JobSpec[],
+    callbacks: CallbackSpecs,
+    trace: TraceContext,
+  ): Promise<object> {
     const ref = { kind: "chain" as const, id: req.chain_id };
     const create = this.d.engine.apply(ref, (cur) =>
       cur
@@ -111,7 +126,37 @@ export class WorkflowHandlers {
       throw error;
     }
     return { v: 1, ok: true, id: req.chain_id };
-  };
+  }
+
+  /**
+   * The workflow's dispatch span (PRODUCER, a child of the caller's when it sent one): its context is stored in
+   * the record, so nodes, members, callbacks and the coordinator's transitions all join its trace.
+   */
+  private async traced<T>(
+    kind: "chain" | "batch",
+    id: string,
+    queue: string,
+    caller: TraceContext,
+    fn: (trace: TraceContext) => Promise<T>,
+  ): Promise<T> {
+    const span = startSend(
+      kind,
+      {
+        [kind === "chain" ? ATTR.chainId : ATTR.batchId]: id,
+        [ATTR.conversationId]: id,
+        [ATTR.queue]: queue,
+      },
+      contextFromFields(caller),
+    );
+    try {
+      return await context.with(trace.setSpan(context.active(), span), () => fn(fieldsOf(span)));
+    } catch (err) {
+      failSpan(span, err, (err as { code?: string }).code);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
 
   batchCreate = async (msg: Msg): Promise<object> => {
     const req = decodeMessage(BatchCreateRequest, msg.data, "batch create request");
@@ -120,7 +165,18 @@ export class WorkflowHandlers {
     const members = this.specs(req.jobs ?? [], queue, "jobs");
     if (req.seal && members.length === 0) throw new ValidationError("a batch needs at least one job");
     await this.d.types.assertKnown([...members, ...Object.values(callbacks)]);
-    const trace = traceOf(msg);
+    return this.traced("batch", req.batch_id, queue, traceOf(msg), (trace) =>
+      this.createBatch(req, queue, callbacks, members, trace),
+    );
+  };
+
+  private async createBatch(
+    req: BatchCreateRequest,
+    queue: string,
+    callbacks: CallbackSpecs,
+    members: JobSpec[],
+    trace: TraceContext,
+  ): Promise<object> {
     const ctx = this.ctx();
     const result = await this.d.engine.apply({ kind: "batch", id: req.batch_id }, (cur) => {
       const start: Transition<BatchState> = cur
@@ -142,7 +198,7 @@ export class WorkflowHandlers {
     const state = asBatch(result.state!);
     await this.publishMembers(state, 0, members, result.transition, trace);
     return { v: 1, ok: true, id: req.batch_id, appended: state.total };
-  };
+  }
 
   batchAppend = async (msg: Msg): Promise<object> => {
     const req = decodeMessage(BatchAppendRequest, msg.data, "batch append request");

@@ -19,6 +19,9 @@ import type {
   TransitionContext,
 } from "./types.ts";
 
+/** A batch callback's span links to at most this many members (the total rides as an attribute). */
+export const MAX_MEMBER_LINKS = 128;
+
 export interface NewBatch {
   id: string;
   dispatchId: string;
@@ -191,6 +194,8 @@ export function applyBatchOutcomes(
     }
     bits.set(o.index);
     accepted.push(o);
+    if (o.traceparent && (s.links?.length ?? 0) < MAX_MEMBER_LINKS)
+      s.links = [...(s.links ?? []), o.traceparent];
     counted++;
     s.processed++;
     if (o.status === "skipped") s.skipped++;

@@ -78,6 +78,8 @@ export interface BatchState extends WorkflowBase {
   members: [string, string, number][];
   /** progress callbacks published so far (each has its own job id) */
   progressPublished: number;
+  /** trace contexts of the first members to finish (at most MAX_MEMBER_LINKS), for the callbacks' span links */
+  links?: string[];
 }
 
 export type WorkflowState = ChainState | BatchState;
@@ -114,6 +116,8 @@ export interface MemberOutcome {
   error?: ErrorBody;
   type?: string;
   queue?: string;
+  /** the trace context of the delivery that produced it */
+  traceparent?: string;
 }
 
 export interface Rejection {

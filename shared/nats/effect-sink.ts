@@ -6,7 +6,11 @@
  */
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Effect, WorkflowState } from "../core/types.ts";
+import type { Effect, WorkItem, WorkflowState } from "../core/types.ts";
+import { context, trace } from "@opentelemetry/api";
+import { ATTR } from "../telemetry/attributes.ts";
+import { contextFromFields, fieldsOf, spanContextOf } from "../telemetry/carrier.ts";
+import { destination, failSpan, startSend } from "../telemetry/spans.ts";
 import { keys } from "../protocol/names.ts";
 import type { DoneNotice } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -24,13 +28,56 @@ export class NatsEffectSink implements EffectSink {
     private readonly source: string,
   ) {}
 
-  async perform(effects: readonly Effect[], _state: WorkflowState): Promise<void> {
+  /**
+   * A PRODUCER span per published job: a child of the transition that decided it (when one is active), else
+   * of the workflow's dispatch. Batch callbacks link to the first members' spans (the total as an attribute).
+   */
+  private async publishTraced(msgId: string, item: WorkItem, state: WorkflowState): Promise<void> {
+    const parent = trace.getSpan(context.active()) ? context.active() : contextFromFields(item);
+    const batchCallback = item.callback && state.kind === "batch";
+    const links = batchCallback
+      ? (state.links ?? [])
+          .map((tp) => spanContextOf(tp))
+          .filter((c) => c !== undefined)
+          .map((c) => ({ context: c }))
+      : undefined;
+    const span = startSend(
+      destination(item.spec.queue, item.spec.type),
+      {
+        [ATTR.messageId]: msgId,
+        [ATTR.dispatchId]: item.dispatchId,
+        [ATTR.jobType]: item.spec.type,
+        [ATTR.queue]: item.spec.queue,
+        ...(item.chain ? { [ATTR.chainId]: item.chain.id, [ATTR.conversationId]: item.chain.id } : {}),
+        ...(item.callback
+          ? {
+              [ATTR.callback]: item.callback.kind,
+              [ATTR.conversationId]: item.callback.workflowId,
+              [item.callback.workflow === "chain" ? ATTR.chainId : ATTR.batchId]: item.callback.workflowId,
+            }
+          : {}),
+        ...(batchCallback ? { [ATTR.batchMembersTotal]: state.total } : {}),
+      },
+      parent,
+      links,
+    );
+    try {
+      await this.sender.sendItem({ ...item, ...fieldsOf(span) }, msgId);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  async perform(effects: readonly Effect[], state: WorkflowState): Promise<void> {
     const notices: DoneNotice[] = [];
     await Promise.all(
       effects.map(async (e) => {
         switch (e.type) {
           case "publish":
-            await this.sender.sendItem(e.item, e.msgId);
+            await this.publishTraced(e.msgId, e.item, state);
             return;
           case "event":
             await this.publisher.publish(

@@ -8,6 +8,7 @@ import { collectDefaultMetrics } from "prom-client";
 import { connectNats } from "../nats/connection.ts";
 import type { CommonConfig } from "./common-config.ts";
 import { startHttp } from "./http.ts";
+import { startTelemetry } from "../telemetry/sdk.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 export interface RunningService {
@@ -30,8 +31,12 @@ export interface ServiceSpec<C extends { common: CommonConfig }> {
 
 export async function runService<C extends { common: CommonConfig }>(spec: ServiceSpec<C>): Promise<void> {
   const { common } = spec.config;
+  // Before anything else, so every span of this process goes to the configured exporter (or nowhere).
+  const telemetry = startTelemetry(spec.name);
   const log = createLogger(spec.name, common.logLevel);
-  collectDefaultMetrics({ prefix: "jetbus_process_" });
+  if (telemetry.enabled)
+    log.info({ exporter: process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf" }, "tracing on");
+  collectDefaultMetrics({ prefix: "jetbus_" });
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
 
   let connected = false;
@@ -79,6 +84,9 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
       log.error({ err }, "error while draining");
     }
     await http.close();
+    await telemetry
+      .shutdown()
+      .catch((err: unknown) => log.warn({ err: String(err) }, "could not flush spans"));
     log.info(`${spec.name} stopped`);
     process.exit(0);
   };

@@ -1,32 +1,38 @@
 /**
  * @module
  * W3C trace context in NATS headers (`traceparent`, `tracestate`) and in protocol fields (outcome entries carry
- * their own, since one outcome message holds many jobs).
+ * their own, since one outcome message holds many jobs). An explicit W3C propagator is used rather than the
+ * global one, so a service without an OpenTelemetry SDK still forwards the context it received unchanged.
  */
 import {
-  context,
-  propagation,
   ROOT_CONTEXT,
   trace,
   type Context,
+  type Span,
   type TextMapGetter,
   type TextMapSetter,
 } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
 
-export const headerSetter: TextMapSetter<MsgHdrs> = { set: (h, k, v) => h.set(k, v) };
-export const headerGetter: TextMapGetter<MsgHdrs | undefined> = {
+const w3c = new W3CTraceContextPropagator();
+
+export interface TraceFields {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+const headerSetter: TextMapSetter<MsgHdrs> = { set: (h, k, v) => h.set(k, v) };
+const headerGetter: TextMapGetter<MsgHdrs | undefined> = {
   keys: (h) => (h ? h.keys() : []),
   // get() returns "" for a missing header, and other clients may change the case.
   get: (h, k) => h?.get(k, Match.IgnoreCase) || undefined,
 };
-
-type Fields = { traceparent?: string; tracestate?: string };
-const fieldGetter: TextMapGetter<Fields> = {
+const fieldGetter: TextMapGetter<TraceFields> = {
   keys: (f) => Object.keys(f),
   get: (f, k) => (k === "traceparent" ? f.traceparent : k === "tracestate" ? f.tracestate : undefined),
 };
-const fieldSetter: TextMapSetter<Fields> = {
+const fieldSetter: TextMapSetter<TraceFields> = {
   set: (f, k, v) => {
     if (k === "traceparent") f.traceparent = v;
     if (k === "tracestate") f.tracestate = v;
@@ -34,22 +40,34 @@ const fieldSetter: TextMapSetter<Fields> = {
 };
 
 export function contextFromHeaders(h: MsgHdrs | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, h, headerGetter);
+  return w3c.extract(ROOT_CONTEXT, h, headerGetter);
 }
 
-export function contextFromFields(f: Fields): Context {
-  return f.traceparent ? propagation.extract(ROOT_CONTEXT, f, fieldGetter) : ROOT_CONTEXT;
+export function contextFromFields(f: TraceFields): Context {
+  return f.traceparent ? w3c.extract(ROOT_CONTEXT, f, fieldGetter) : ROOT_CONTEXT;
 }
 
-/** The trace fields of a context (the active one by default), for a header-less carrier. */
-export function fieldsFromContext(ctx: Context = context.active()): Fields {
-  const f: Fields = {};
-  propagation.inject(ctx, f, fieldSetter);
+/** The trace fields naming `span` (a non-recording span carries its parent's context, so it passes through). */
+export function fieldsOf(span: Span): TraceFields {
+  const f: TraceFields = {};
+  w3c.inject(trace.setSpan(ROOT_CONTEXT, span), f, fieldSetter);
   return f;
 }
 
-export function injectHeaders(ctx: Context = context.active(), h: MsgHdrs = natsHeaders()): MsgHdrs {
-  propagation.inject(ctx, h, headerSetter);
+export function fieldsFromContext(ctx: Context): TraceFields {
+  const f: TraceFields = {};
+  w3c.inject(ctx, f, fieldSetter);
+  return f;
+}
+
+export function headersFromFields(f: TraceFields, h: MsgHdrs = natsHeaders()): MsgHdrs {
+  if (f.traceparent) h.set("traceparent", f.traceparent);
+  if (f.tracestate) h.set("tracestate", f.tracestate);
+  return h;
+}
+
+export function injectHeaders(ctx: Context, h: MsgHdrs = natsHeaders()): MsgHdrs {
+  w3c.inject(ctx, h, headerSetter);
   return h;
 }
 

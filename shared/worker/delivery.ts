@@ -15,7 +15,7 @@ import type { KV } from "@nats-io/kv";
 import { Match, type NatsConnection } from "@nats-io/transport-node";
 import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
-import { keys } from "../protocol/names.ts";
+import { jobConsumerName, keys } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry, ResultRecord } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -30,6 +30,10 @@ import { deadLetter, deadLetterRaw } from "./dead-letters.ts";
 import { compose, type Handler, type Middleware } from "./middleware.ts";
 import type { OutcomeReporter } from "./outcome-reporter.ts";
 import { runAttempt } from "./run-attempt.ts";
+import { context, trace, type Span } from "@opentelemetry/api";
+import { ATTR } from "../telemetry/attributes.ts";
+import { contextFromFields, fieldsOf } from "../telemetry/carrier.ts";
+import { destination, failSpan, startProcess } from "../telemetry/spans.ts";
 
 export interface Registration {
   type: string;
@@ -80,7 +84,50 @@ export class DeliveryProcessor {
       return;
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
-    const trace = traceFromMsg(m);
+    // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
+    // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
+    const sendTrace = traceFromMsg(m);
+    const span = startProcess(
+      destination(env.queue, env.type),
+      {
+        [ATTR.messageId]: env.job_id,
+        [ATTR.consumerGroup]: jobConsumerName(env.queue, env.type),
+        [ATTR.bodySize]: m.data.byteLength,
+        [ATTR.dispatchId]: env.dispatch_id,
+        [ATTR.jobType]: env.type,
+        [ATTR.queue]: env.queue,
+        [ATTR.attempt]: attempt,
+        ...(env.chain ? { [ATTR.chainId]: env.chain.id, [ATTR.conversationId]: env.chain.id } : {}),
+        ...(env.batch ? { [ATTR.batchId]: env.batch.id, [ATTR.conversationId]: env.batch.id } : {}),
+        ...(env.callback
+          ? {
+              [ATTR.callback]: env.callback.kind,
+              [ATTR.conversationId]: env.callback.workflow_id,
+              [env.callback.workflow === "chain" ? ATTR.chainId : ATTR.batchId]: env.callback.workflow_id,
+            }
+          : {}),
+      },
+      contextFromFields(sendTrace),
+    );
+    try {
+      await context.with(trace.setSpan(context.active(), span), () =>
+        this.deliver(m, env, attempt, span, sendTrace),
+      );
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async deliver(
+    m: JsMsg,
+    env: JobEnvelope,
+    attempt: number,
+    span: Span,
+    sendTrace: TraceContext,
+  ): Promise<void> {
     const labels = { queue: env.queue, type: env.type };
     const log = this.d.log.child({
       dispatch_id: env.dispatch_id,
@@ -89,15 +136,17 @@ export class DeliveryProcessor {
       attempt,
     });
     const started = Date.now();
-    const base = { env, attempt, trace, started };
+    // Outcome entries name this delivery's span (their own trace context: outcomes travel batched).
+    const base = { env, attempt, trace: fieldsOf(span), started };
 
     if (env.batch && !env.callback && this.d.cancels.has(env.batch.id)) {
       metrics.skipped.inc(labels);
+      span.setAttribute(ATTR.outcome, "skipped");
       await this.report(m, base, "skipped");
       return;
     }
     if (env.not_before !== undefined && env.not_before > started + 20) {
-      await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, trace);
+      await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, sendTrace);
       m.ack();
       return;
     }
@@ -118,6 +167,7 @@ export class DeliveryProcessor {
       };
       metrics.deadLettered.inc(labels);
       metrics.failed.inc(labels);
+      failSpan(span, new JetbusError(error.code, error.message), error.code);
       await deadLetter(this.d.publisher, m, env, "worker_died", error, attempt);
       await this.report(m, { ...base, attempt: retry }, "failed", { error });
       return;
@@ -125,7 +175,7 @@ export class DeliveryProcessor {
     const reg = this.d.registration(env.type);
     if (!reg) {
       // Only registered types are pulled; this is a registration removed while running. Let another worker have it.
-      await this.release(m, env, 5_000, trace);
+      await this.release(m, env, 5_000, sendTrace);
       return;
     }
 
@@ -148,6 +198,7 @@ export class DeliveryProcessor {
     try {
       if (this.d.abandoned(m)) return;
       const seconds = (Date.now() - started) / 1000;
+      span.setAttribute(ATTR.outcome, result.ok ? "succeeded" : "failed");
       if (result.ok) {
         metrics.duration.observe({ ...labels, status: "succeeded" }, seconds);
         metrics.succeeded.inc(labels);
@@ -156,13 +207,15 @@ export class DeliveryProcessor {
       }
       const err = result.error;
       if (err instanceof ReleaseError) {
+        span.setAttribute(ATTR.outcome, "released");
         metrics.released.inc({ ...labels, reason: err.code });
         log.debug({ retry_after_ms: err.retryAfterMs, code: err.code }, "job released");
-        await this.release(m, { ...env, attempt }, err.retryAfterMs, trace);
+        await this.release(m, { ...env, attempt }, err.retryAfterMs, sendTrace);
         return;
       }
       metrics.duration.observe({ ...labels, status: "failed" }, seconds);
       const error = toErrorBody(err);
+      failSpan(span, err, error.code);
       const permanent =
         err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
       if (permanent || attempt >= retry) {
@@ -185,7 +238,7 @@ export class DeliveryProcessor {
         const backoff = env.options.backoff_ms ?? 0;
         if (backoff > 0) next.not_before = Date.now() + backoff;
         else delete next.not_before;
-        await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, trace);
+        await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, sendTrace);
         await this.report(m, base, "retried", { error });
       }
     } finally {

@@ -328,7 +328,7 @@ describe("Grafana dashboard", () => {
     }),
   );
   const processRegistry = new Registry();
-  collectDefaultMetrics({ register: processRegistry, prefix: "jetbus_process_" });
+  collectDefaultMetrics({ register: processRegistry, prefix: "jetbus_" });
 
   test("parses, with a Prometheus datasource variable that every panel uses", () => {
     assert.ok(dash.schemaVersion >= 36 && dash.uid && dash.title);
