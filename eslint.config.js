@@ -12,7 +12,11 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": [
         "error",
         // node:test's describe()/test() return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "suite"] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: "package", package: "node:test", name: ["describe", "it", "test", "suite"] },
+          ],
+        },
       ],
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/await-thenable": "error",
@@ -25,7 +29,17 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["@nats-io/*", "@opentelemetry/*", "node:*", "pino", "prom-client", "*/nats/*", "*/sdk/*"] },
+        {
+          patterns: [
+            "@nats-io/*",
+            "@opentelemetry/*",
+            "node:*",
+            "pino",
+            "prom-client",
+            "*/nats/*",
+            "*/sdk/*",
+          ],
+        },
       ],
       "no-restricted-globals": ["error", "Date", "setTimeout", "setInterval", "process"],
       "no-restricted-properties": [
