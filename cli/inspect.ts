@@ -14,9 +14,15 @@ import { pruneWorkflows } from "../shared/workflow/prune.ts";
 import { renderBatch, renderChain, progressBar, table } from "./render.ts";
 
 const servers = () => process.env.NATS_URL ?? "127.0.0.1:4222";
+/** The same credentials variables the services read. */
+const auth = () => ({
+  ...(process.env.NATS_USER ? { user: process.env.NATS_USER } : {}),
+  ...(process.env.NATS_PASS ? { pass: process.env.NATS_PASS } : {}),
+  ...(process.env.NATS_TOKEN ? { token: process.env.NATS_TOKEN } : {}),
+});
 
 async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
-  const bus = await connectBus({ servers: servers(), name: "jetbus-cli", provision: false });
+  const bus = await connectBus({ servers: servers(), name: "jetbus-cli", provision: false, ...auth() });
   try {
     return await fn(bus);
   } finally {
@@ -25,7 +31,7 @@ async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
 }
 
 export async function queues(): Promise<number> {
-  const nc = await connectNats({ servers: servers(), name: "jetbus-cli" });
+  const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
     const rows = await queueOverview(await jetstreamManager(nc), (await openBuckets(nc)).workers);
     if (rows.length === 0) {
@@ -93,7 +99,7 @@ export async function workflow(kind: "batch" | "chain", id: string, watch: boole
 }
 
 export async function prune(before: Date): Promise<number> {
-  const nc = await connectNats({ servers: servers(), name: "jetbus-cli" });
+  const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
     const n = await pruneWorkflows(new KvStore((await openBuckets(nc)).workflows), before.getTime());
     process.stdout.write(`pruned ${n} finished workflow(s) last changed before ${before.toISOString()}\n`);
@@ -122,7 +128,7 @@ export async function dlq(
             ["SEQ", "QUEUE", "TYPE", "REASON", "ATTEMPTS", "FAILED AT", "ERROR"],
             list.map((d) => [
               String(d.seq),
-              d.queue ?? "-",
+              d.queue ?? d.sourceSubject,
               d.jobType ?? "-",
               d.reason,
               String(d.attempts),
@@ -139,12 +145,17 @@ export async function dlq(
       process.stdout.write(`${JSON.stringify(await bus.deadLetters.show(seq), null, 2)}\n`);
       return 0;
     }
+    if (sub === "remove") {
+      await bus.deadLetters.remove(seq);
+      process.stdout.write(`removed dead letter ${seq}\n`);
+      return 0;
+    }
     if (sub === "replay") {
       const r = await bus.deadLetters.replay(seq);
       process.stdout.write(`replayed dead letter ${seq} as ${r.dispatchId}\n`);
       return 0;
     }
-    throw new Error(`unknown dlq command ${JSON.stringify(sub)}: list, show or replay`);
+    throw new Error(`unknown dlq command ${JSON.stringify(sub)}: list, show, replay or remove`);
   });
 }
 

@@ -24,6 +24,7 @@ tools (NATS_URL, default 127.0.0.1:4222):
   dlq list [--queue q] [--type t] [--limit n]
   dlq show <seq>
   dlq replay <seq>           put a dead-lettered job back with fresh attempts
+  dlq remove <seq>           delete a dead letter
 `;
 
 async function run(argv: string[]): Promise<number> {

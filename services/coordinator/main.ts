@@ -4,6 +4,7 @@
  * batch state with revision-checked writes, publishes successors, callbacks and events, and runs the
  * reconciler (stale outboxes, hanging workflows, pruning, key expiry).
  */
+import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
@@ -40,33 +41,29 @@ export async function startCoordinator({
   const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
   const publisher = new JetStreamPublisher(nc);
   const sender = new JobSender(publisher);
-  const source = `coordinator-${process.pid}`;
-  const store = new KvStore(buckets.workflows);
-  const engine = new WorkflowEngine(
-    store,
-    new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
-    {
-      republishHorizonMs: t.duplicateWindowMs / 2,
-      dedupeWindowMs: t.duplicateWindowMs,
-      onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
-      onWritten: (_state, outbox) => {
-        if (
-          outbox.some(
-            (e) =>
-              e.effect.type === "publish" &&
-              e.effect.item.callback &&
-              e.effect.item.callback.kind !== "progress",
-          )
-        ) {
-          faultPoint("coordinator:after-claim");
-        }
-      },
-      onPerformed: () => faultPoint("coordinator:after-publish"),
-    },
-  );
+  const source = `coordinator-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
+  const store = new KvStore(buckets.workflows);
+  const engine = new WorkflowEngine(store, new NatsEffectSink(nc, sender, buckets.cancels, events), {
+    republishHorizonMs: t.duplicateWindowMs / 2,
+    dedupeWindowMs: t.duplicateWindowMs,
+    onConflict: () => metrics.kvConflicts.inc({ bucket: "workflows" }),
+    onWritten: (_state, outbox) => {
+      if (
+        outbox.some(
+          (e) =>
+            e.effect.type === "publish" &&
+            e.effect.item.callback &&
+            e.effect.item.callback.kind !== "progress",
+        )
+      ) {
+        faultPoint("coordinator:after-claim");
+      }
+    },
+    onPerformed: () => faultPoint("coordinator:after-publish"),
+  });
   const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
   const consumerCfg = { ...coordinatorConsumerConfig(t), durable_name: CONSUMERS.coordinator };
   await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);

@@ -46,6 +46,13 @@ export function eventsFor(o: OutcomeEntry): BusEventWire[] {
           ...duration,
         },
       ];
+    // An attempt that will be retried is not a failed callback yet.
+    if (o.status === "retried") {
+      return [
+        started,
+        { id: id("job_retried"), kind: "job_retried", at: o.finished_at, ...common, ...duration, ...err },
+      ];
+    }
     return [
       started,
       {

@@ -141,7 +141,7 @@ export class DispatchHandlers {
       metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
       // A retried request (same dispatch id, already stored) is not a new fact: its events were emitted.
       if (!ack.duplicate)
-        this.d.events.add([
+        void this.d.events.add([
           started,
           { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
         ]);
@@ -152,7 +152,7 @@ export class DispatchHandlers {
       failSpan(span, err, error.code);
       span.end();
       metrics.rejected.inc({ code: error.code });
-      this.d.events.add([
+      void this.d.events.add([
         started,
         { ...started, id: `${dispatchId}.dispatch_failed.${now}`, kind: "dispatch_failed", error },
       ]);

@@ -3,6 +3,7 @@
  * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
  * provisions the JetStream layout, forwards delayed jobs when due, and sweeps expired uniqueFor claims.
  */
+import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
 import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
@@ -43,14 +44,14 @@ export async function startDispatcher({
   const buckets = await provisionTopology(nc, jsm, t, { updateExisting: true });
   const publisher = new JetStreamPublisher(nc);
   const sender = new JobSender(publisher);
-  const source = `dispatcher-${process.pid}`;
+  const source = `dispatcher-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
   const limits = { maxPayloadBytes: config.maxPayloadBytes, uniqueMaxMs: t.uniqueMaxMs };
   const engine = new WorkflowEngine(
     new KvStore(buckets.workflows),
-    new NatsEffectSink(nc, publisher, sender, buckets.cancels, source),
+    new NatsEffectSink(nc, sender, buckets.cancels, events),
     {
       republishHorizonMs: t.duplicateWindowMs / 2,
       dedupeWindowMs: t.duplicateWindowMs,

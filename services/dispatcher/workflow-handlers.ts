@@ -85,7 +85,8 @@ export class WorkflowHandlers {
     const nodes = this.specs(req.jobs, queue, "jobs");
     const callbacks = this.callbacks({ catch: req.catch, finally: req.finally }, queue);
     await this.d.types.assertKnown([...nodes, ...Object.values(callbacks)]);
-    return this.traced("chain", req.chain_id, queue, traceOf(msg), (trace) =>
+    req.dispatch_id ??= newId("dsp"); // made here so the dispatch span carries it too
+    return this.traced("chain", req.chain_id, req.dispatch_id, queue, traceOf(msg), (trace) =>
       this.createChain(req, queue, nodes, callbacks, trace),
     );
   };
@@ -135,6 +136,7 @@ export class WorkflowHandlers {
   private async traced<T>(
     kind: "chain" | "batch",
     id: string,
+    dispatchId: string,
     queue: string,
     caller: TraceContext,
     fn: (trace: TraceContext) => Promise<T>,
@@ -142,6 +144,8 @@ export class WorkflowHandlers {
     const span = startSend(
       kind,
       {
+        [ATTR.messageId]: id,
+        [ATTR.dispatchId]: dispatchId,
         [kind === "chain" ? ATTR.chainId : ATTR.batchId]: id,
         [ATTR.conversationId]: id,
         [ATTR.queue]: queue,
@@ -165,7 +169,8 @@ export class WorkflowHandlers {
     const members = this.specs(req.jobs ?? [], queue, "jobs");
     if (req.seal && members.length === 0) throw new ValidationError("a batch needs at least one job");
     await this.d.types.assertKnown([...members, ...Object.values(callbacks)]);
-    return this.traced("batch", req.batch_id, queue, traceOf(msg), (trace) =>
+    req.dispatch_id ??= newId("dsp"); // made here so the dispatch span carries it too
+    return this.traced("batch", req.batch_id, req.dispatch_id, queue, traceOf(msg), (trace) =>
       this.createBatch(req, queue, callbacks, members, trace),
     );
   };

@@ -33,8 +33,9 @@ export function pendingTypes(state: WorkflowState): { queue: string; type: strin
 }
 
 /**
- * Records how a then/catch/finally callback job ended (from its outcome), so `findBatch`/`findChain` show it
- * and a duplicate outcome changes nothing. Progress callbacks are not tracked one by one.
+ * Records how a then/catch/finally callback job ended (from its outcome), in the record's claims, so a
+ * duplicate outcome changes nothing and an old outbox entry for it is known to be done. Progress callbacks are
+ * not tracked one by one.
  */
 export function recordCallbackOutcome(
   state: WorkflowState,

@@ -1,7 +1,7 @@
 /**
  * @module
- * Performs workflow effects over NATS: jobs through the JobSender (deterministic msg ids), each workflow event
- * as its own message with the event id as msg id (so a republished outbox never duplicates a fact), batch
+ * Performs workflow effects over NATS: jobs through the JobSender (deterministic msg ids), workflow events in
+ * batched messages (each event keeps its deterministic id, which observers deduplicate by), batch
  * cancellations into the `jetbus-cancels` bucket that workers watch, and `done` notices for `bus.wait`.
  */
 import type { KV } from "@nats-io/kv";
@@ -12,20 +12,19 @@ import { ATTR } from "../telemetry/attributes.ts";
 import { contextFromFields, fieldsOf, spanContextOf } from "../telemetry/carrier.ts";
 import { destination, failSpan, startSend } from "../telemetry/spans.ts";
 import { keys } from "../protocol/names.ts";
-import type { DoneNotice } from "../protocol/schemas.ts";
+import type { BusEventWire, DoneNotice } from "../protocol/schemas.ts";
+import type { EventBatcher } from "./event-batcher.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { EffectSink } from "../workflow/engine.ts";
 import type { JobSender } from "./job-sender.ts";
-import type { JetStreamPublisher } from "./publisher.ts";
 
 export class NatsEffectSink implements EffectSink {
   constructor(
     private readonly nc: NatsConnection,
-    private readonly publisher: JetStreamPublisher,
     private readonly sender: JobSender,
     private readonly cancels: KV,
-    private readonly source: string,
+    private readonly events: EventBatcher,
   ) {}
 
   /**
@@ -73,6 +72,7 @@ export class NatsEffectSink implements EffectSink {
 
   async perform(effects: readonly Effect[], state: WorkflowState): Promise<void> {
     const notices: DoneNotice[] = [];
+    const events: BusEventWire[] = [];
     await Promise.all(
       effects.map(async (e) => {
         switch (e.type) {
@@ -80,13 +80,7 @@ export class NatsEffectSink implements EffectSink {
             await this.publishTraced(e.msgId, e.item, state);
             return;
           case "event":
-            await this.publisher.publish(
-              subjects.events(this.source),
-              encodeMessage({ v: 1, events: [e.event] }),
-              {
-                msgId: e.event.id,
-              },
-            );
+            events.push(e.event);
             return;
           case "cancel":
             await this.cancels.put(keys.cancel(e.batchId), JSON.stringify({ v: 1, batch_id: e.batchId }));
@@ -103,6 +97,9 @@ export class NatsEffectSink implements EffectSink {
         }
       }),
     );
+    // Facts of many workflows share stored messages; observers drop a fact they have already seen (by id).
+    if (!(await this.events.add(events)))
+      throw new Error("could not store workflow events; the outbox keeps them");
     // Waiters read the record after subscribing, so the notice is only a wake-up: send it after the rest.
     for (const n of notices)
       this.nc.publish(subjects.done(n.kind === "job" ? n.record.dispatch_id : n.id), encodeMessage(n));

@@ -1,16 +1,22 @@
 /**
  * @module
- * Events that do not come from a workflow transition (dispatch and job facts) are batched into few stored
- * messages: whatever accumulates while one publish is in flight goes out in the next, up to `maxPerMessage`.
- * So events never add a stored message per job under load, and add no latency when idle.
+ * Events are batched into few stored messages: whatever accumulates while one publish is in flight goes out in
+ * the next, up to `maxPerMessage`. So events never add a stored message per job (or per chain step) under
+ * load, and add no latency when idle. Every event has an id (deterministic for facts), and observers drop a
+ * repeated id, so a batch republished after a crash never shows a fact twice.
  */
 import { nuid } from "@nats-io/transport-node";
 import type { BusEventWire } from "../protocol/schemas.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher } from "./publisher.ts";
 
+interface Waiting {
+  events: readonly BusEventWire[];
+  done: (stored: boolean) => void;
+}
+
 export class EventBatcher {
-  private buffer: BusEventWire[] = [];
+  private queue: Waiting[] = [];
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -20,10 +26,13 @@ export class EventBatcher {
     private readonly maxPerMessage = 500,
   ) {}
 
-  add(events: readonly BusEventWire[]): void {
-    if (events.length === 0) return;
-    for (const e of events) this.buffer.push(e);
-    this.flushing ??= this.drain();
+  /** Resolves true once the events are stored, false if storing them failed (reported through onError). */
+  add(events: readonly BusEventWire[]): Promise<boolean> {
+    if (events.length === 0) return Promise.resolve(true);
+    return new Promise<boolean>((done) => {
+      this.queue.push({ events, done });
+      this.flushing ??= this.drain();
+    });
   }
 
   /** Publishes one message with a caller-chosen msg id (events derived 1:1 from a stored message). */
@@ -35,15 +44,31 @@ export class EventBatcher {
     // Let the current burst of synchronous adds land in the same message.
     await new Promise((r) => setImmediate(r));
     try {
-      while (this.buffer.length > 0) {
-        const batch = this.buffer.splice(0, this.maxPerMessage);
+      while (this.queue.length > 0) {
+        const batch: Waiting[] = [];
+        let count = 0;
+        while (
+          this.queue.length > 0 &&
+          (batch.length === 0 || count + this.queue[0]!.events.length <= this.maxPerMessage)
+        ) {
+          const w = this.queue.shift()!;
+          batch.push(w);
+          count += w.events.length;
+        }
+        let stored = true;
         try {
-          await this.publisher.publish(this.subject, encodeMessage({ v: 1, events: batch }), {
-            msgId: nuid.next(),
-          });
+          await this.publisher.publish(
+            this.subject,
+            encodeMessage({ v: 1, events: batch.flatMap((w) => w.events) }),
+            {
+              msgId: nuid.next(),
+            },
+          );
         } catch (err) {
+          stored = false;
           this.onError(err);
         }
+        for (const w of batch) w.done(stored);
       }
     } finally {
       this.flushing = null;

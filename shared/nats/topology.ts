@@ -19,7 +19,7 @@ import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
 export interface TopologyConfig {
   /** stream and KV replicas: 1 on a laptop, 3 on a cluster */
   replicas: number;
-  /** jobs (ready + delayed) the streams may hold before dispatches are rejected with QUEUE_FULL; -1 = no limit */
+  /** jobs each of the ready and delayed streams may hold before publishes are rejected (QUEUE_FULL); -1 = no limit */
   maxQueuedJobs: number;
   maxQueuedBytes: number;
   /** largest stored message (envelope + payload) */

@@ -17,6 +17,8 @@ function info(seq: number, subject: string, d: DeadLetter): DeadLetterInfo {
     seq,
     reason: d.reason,
     subject,
+    sourceSubject: d.source_subject,
+    ...(d.raw !== undefined ? { raw: d.raw } : {}),
     error: fromErrorBody(d.error),
     attempts: d.attempts,
     failedAt: new Date(d.failed_at),

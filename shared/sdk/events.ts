@@ -11,6 +11,7 @@ import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
 import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
 import { parseJson } from "../protocol/validate.ts";
 import type { Logger } from "../service/logger.ts";
+import { RecentSet } from "../workflow/recent-set.ts";
 import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
 
 export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
@@ -58,6 +59,8 @@ export function observeEvents(
     failReady = rej;
   });
   const kinds = opts.kinds ? new Set(opts.kinds) : null;
+  // Facts have deterministic ids; one republished after a crash is dropped here, so observers see it once.
+  const seen = new RecentSet(50_000, 24 * 3600_000);
   const done = (async () => {
     const consumer = await js.consumers.get(STREAMS.events, {
       filter_subjects: STREAM_SUBJECTS.events,
@@ -83,6 +86,9 @@ export function observeEvents(
       }
       for (const e of batch.events ?? []) {
         if (kinds && !kinds.has(e.kind)) continue;
+        const at = Date.now();
+        if (seen.has(e.id, at)) continue;
+        seen.add(e.id, at);
         try {
           await observer(toBusEvent(e, m.seq));
         } catch (err) {

@@ -71,6 +71,10 @@ export interface Subscription {
 export interface DeadLetterInfo {
   /** stream sequence: the id to show, replay or remove */
   seq: number;
+  /** where the job was when it failed (for a malformed message: where the garbage was found) */
+  sourceSubject: string;
+  /** the undecodable text of a malformed message */
+  raw?: string;
   reason: "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler";
   subject: string;
   jobType?: string;

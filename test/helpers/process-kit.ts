@@ -21,12 +21,22 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const FIXTURE_HANDLERS = resolve(root, "test/fixtures/process-handlers.ts");
 
 /** A worker process running the fixture handlers on `queues`. */
-export function spawnWorker(natsUrl: string, queues: string[], env: Env = {}): Promise<ServiceProcess> {
-  return spawnService("worker", natsUrl, {
-    JETBUS_HANDLERS: FIXTURE_HANDLERS,
-    JETBUS_QUEUES: queues.join(","),
-    ...env,
-  });
+export function spawnWorker(
+  natsUrl: string,
+  queues: string[],
+  env: Env = {},
+  opts: { waitReady?: boolean } = {},
+): Promise<ServiceProcess> {
+  return spawnService(
+    "worker",
+    natsUrl,
+    {
+      JETBUS_HANDLERS: FIXTURE_HANDLERS,
+      JETBUS_QUEUES: queues.join(","),
+      ...env,
+    },
+    opts,
+  );
 }
 
 /** A bus for dispatching and waiting (no workers), with the same ack wait as the services. */

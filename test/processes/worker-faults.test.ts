@@ -45,8 +45,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function worker(queue: string): Promise<ServiceProcess> {
-  const w = await spawnWorker(server.url, [queue], ENV);
+async function worker(queue: string, waitReady = true): Promise<ServiceProcess> {
+  const w = await spawnWorker(server.url, [queue], ENV, { waitReady });
   procs.push(w);
   return w;
 }
@@ -118,7 +118,9 @@ describe("worker processes that die", () => {
         starts.map((s) => s.attempt),
         Array.from({ length: death }, (_, i) => i),
       );
-      w = await worker(q); // the test restarts the crashed worker, like a supervisor would
+      // The test restarts the crashed worker, like a supervisor would. The redelivery may reach it (and kill
+      // it) before it has logged "ready", so its death, not its readiness, is what the loop waits for.
+      w = await worker(q, death === 2);
     }
     const outcome = await bus.wait(dispatchId, { timeout: 20_000 });
     assert.equal(outcome.status, "failed");
