@@ -11,7 +11,8 @@ import type { KV } from "@nats-io/kv";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../../shared/protocol/envelope.ts";
-import type { DeadLetter, ErrorBody, JobEnvelope, OutcomeEntry } from "../../shared/protocol/schemas.ts";
+import type { DeadLetter, ErrorBody, OutcomeEntry } from "../../shared/protocol/schemas.ts";
+import { outcomeEntry } from "../../shared/protocol/outcome-builders.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { check, encodeMessage, parseJson } from "../../shared/protocol/validate.ts";
 import type { QueueRow } from "../../shared/nats/queue-overview.ts";
@@ -88,7 +89,17 @@ export class OrphanSweeper {
           await this.d.publisher.publish(subjects.deadLetter(queue, type), encodeMessage(letter), {
             msgId: `dlq-${m.info.stream}-${m.seq}`,
           });
-          if (letter.envelope) outcomes.push(outcomeFor(letter.envelope, error, now));
+          if (letter.envelope) {
+            outcomes.push(
+              outcomeEntry(letter.envelope, {
+                attempt: letter.envelope.attempt,
+                status: "failed",
+                startedAt: now,
+                finishedAt: now,
+                error,
+              }),
+            );
+          }
           acks.push(() => m.ack());
         }
         if (outcomes.length > 0) {
@@ -120,27 +131,4 @@ export class OrphanSweeper {
     }
     return moved;
   }
-}
-
-function outcomeFor(env: JobEnvelope, error: ErrorBody, now: number): OutcomeEntry {
-  const o: OutcomeEntry = {
-    job_id: env.job_id,
-    dispatch_id: env.dispatch_id,
-    type: env.type,
-    queue: env.queue,
-    attempt: env.attempt,
-    status: "failed",
-    error,
-    started_at: now,
-    finished_at: now,
-  };
-  if (env.chain) o.chain = env.chain;
-  if (env.batch) o.batch = env.batch;
-  if (env.callback)
-    o.callback = {
-      kind: env.callback.kind,
-      workflow: env.callback.workflow,
-      workflow_id: env.callback.workflow_id,
-    };
-  return o;
 }

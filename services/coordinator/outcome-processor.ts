@@ -20,7 +20,8 @@ import {
 import { BUCKETS, keys } from "../../shared/protocol/names.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
-import type { OutcomeEntry, ResultRecord } from "../../shared/protocol/schemas.ts";
+import { isPlainJob, resultRecord } from "../../shared/protocol/outcome-builders.ts";
+import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../../shared/protocol/validate.ts";
 import type { Logger } from "../../shared/service/logger.ts";
@@ -46,22 +47,6 @@ interface WorkflowGroup {
   ref: WorkflowRef;
   members: { outcome: MemberOutcome; entry: OutcomeEntry }[];
   callbacks: OutcomeEntry[];
-}
-
-export function resultRecord(o: OutcomeEntry): ResultRecord {
-  const r: ResultRecord = {
-    v: 1,
-    dispatch_id: o.dispatch_id,
-    job_id: o.job_id,
-    type: o.type,
-    queue: o.queue,
-    status: o.status === "succeeded" ? "succeeded" : "failed",
-    attempts: o.attempt + 1,
-    finished_at: o.finished_at,
-  };
-  if (o.result !== undefined) r.result = o.result;
-  if (o.error) r.error = o.error;
-  return r;
 }
 
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
@@ -90,7 +75,7 @@ export class OutcomeProcessor {
     }
     const all = decoded.flatMap((d) => d.entries);
     const duplicates = new Set<OutcomeEntry>();
-    const plain = all.filter((o) => !o.chain && !o.batch && !o.callback && isTerminal(o));
+    const plain = all.filter((o) => isPlainJob(o) && isTerminal(o));
     const workflows = this.groupByWorkflow(all);
 
     await Promise.all([

@@ -7,7 +7,7 @@
  */
 import type { ErrorBody } from "../protocol/schemas.ts";
 import { Bitmap } from "./bitmap.ts";
-import { callbackPublish, claimCallback, done, event } from "./effects.ts";
+import { callbackPublish, claimCallback, done, event, failureEffects } from "./effects.ts";
 import { progressJobId } from "./ids.ts";
 import type {
   BatchState,
@@ -256,9 +256,7 @@ function cancel(
     ...(failed ? [event(s, "batch_failed", ctx, undefined, { ...fields, error, counts: counts(s) })] : []),
     event(s, "batch_cancelled", ctx, undefined, { error, counts: counts(s) }),
     { type: "cancel", batchId: s.id },
-    ...claimCallback(s, "catch", ctx, error),
-    ...claimCallback(s, "finally", ctx),
-    done(s, "failed", error),
+    ...failureEffects(s, error, ctx),
   ];
 }
 

@@ -5,7 +5,7 @@
  * run; `catch` then `finally` on failure, `finally` on success.
  */
 import type { ErrorBody } from "../protocol/schemas.ts";
-import { claimCallback, done, event, trace } from "./effects.ts";
+import { claimCallback, done, event, failureEffects, trace } from "./effects.ts";
 import { nodeJobId } from "./ids.ts";
 import type {
   CallbackSpecs,
@@ -143,12 +143,7 @@ function fail(
   s.failed = true;
   s.failure = error;
   s.updatedAt = ctx.now;
-  return [
-    event(s, "chain_failed", ctx, undefined, { ...fields, error }),
-    ...claimCallback(s, "catch", ctx, error),
-    ...claimCallback(s, "finally", ctx),
-    done(s, "failed", error),
-  ];
+  return [event(s, "chain_failed", ctx, undefined, { ...fields, error }), ...failureEffects(s, error, ctx)];
 }
 
 /** Fails a chain from outside its nodes (a lost node, no worker for its type, an interrupted creation). */

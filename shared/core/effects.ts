@@ -80,6 +80,15 @@ export function trace(s: WorkflowState): { traceparent?: string; tracestate?: st
   return t;
 }
 
+/** What any terminal failure publishes: catch (with the error), then finally, then the waiters' notice. */
+export function failureEffects(s: WorkflowState, error: ErrorBody, ctx: TransitionContext): Effect[] {
+  return [
+    ...claimCallback(s, "catch", ctx, error),
+    ...claimCallback(s, "finally", ctx),
+    done(s, "failed", error),
+  ];
+}
+
 export function done(s: WorkflowState, status: "succeeded" | "failed", error?: ErrorBody | null): Effect {
   return { type: "done", kind: s.kind, id: s.id, status, ...(error ? { error } : {}) };
 }

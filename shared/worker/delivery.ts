@@ -16,8 +16,9 @@ import { Match, type NatsConnection } from "@nats-io/transport-node";
 import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { jobConsumerName, keys } from "../protocol/names.ts";
-import type { ErrorBody, JobEnvelope, OutcomeEntry, ResultRecord } from "../protocol/schemas.ts";
+import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
+import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender, TraceContext } from "../nats/job-sender.ts";
@@ -289,45 +290,20 @@ export class DeliveryProcessor {
     extra: { result?: unknown; error?: ErrorBody } = {},
   ): Promise<void> {
     const { env } = b;
-    const entry: OutcomeEntry = {
-      job_id: env.job_id,
-      dispatch_id: env.dispatch_id,
-      type: env.type,
-      queue: env.queue,
+    const entry = outcomeEntry(env, {
       attempt: b.attempt,
       status,
-      started_at: b.started,
-      finished_at: Date.now(),
+      startedAt: b.started,
+      finishedAt: Date.now(),
       ...b.trace,
-    };
-    if (extra.result !== undefined) entry.result = extra.result;
-    if (extra.error) entry.error = extra.error;
-    if (env.chain) entry.chain = env.chain;
-    if (env.batch) entry.batch = env.batch;
-    if (env.callback)
-      entry.callback = {
-        kind: env.callback.kind,
-        workflow: env.callback.workflow,
-        workflow_id: env.callback.workflow_id,
-      };
-    if (env.replay) entry.replay = env.replay;
+      ...extra,
+    });
     await this.d.reporter.report(entry);
     this.d.onOutcomeStored();
     m.ack();
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
-    if ((status === "succeeded" || status === "failed") && !env.chain && !env.batch && !env.callback) {
-      const record: ResultRecord = {
-        v: 1,
-        dispatch_id: env.dispatch_id,
-        job_id: env.job_id,
-        type: env.type,
-        queue: env.queue,
-        status,
-        attempts: b.attempt + 1,
-        finished_at: entry.finished_at,
-      };
-      if (entry.result !== undefined) record.result = entry.result;
-      if (entry.error) record.error = entry.error;
+    if ((status === "succeeded" || status === "failed") && isPlainJob(env)) {
+      const record = resultRecord(entry);
       this.d.nc.publish(subjects.done(env.dispatch_id), encodeMessage({ v: 1, kind: "job", record }));
     }
   }
