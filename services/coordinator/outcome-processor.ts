@@ -193,6 +193,7 @@ export class OutcomeProcessor {
     span: Span,
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
+    let recorded = new Set<OutcomeEntry>();
     const result = await this.d.engine.apply(g.ref, (cur) => {
       if (!cur) return null;
       const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
@@ -211,6 +212,7 @@ export class OutcomeProcessor {
         );
       }
       accepted = new Set(t.accepted ?? []);
+      recorded = new Set();
       for (const cb of g.callbacks) {
         const r = recordCallbackOutcome(
           t.next,
@@ -219,6 +221,8 @@ export class OutcomeProcessor {
           ctx,
         );
         if (r.changed) t = { ...t, next: r.next, changed: true };
+        // Progress calls have no claim to change; each outcome of one is new.
+        if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
       }
       return t;
     });
@@ -243,7 +247,10 @@ export class OutcomeProcessor {
             : "running",
     );
     for (const m of g.members) if (!accepted.has(m.outcome)) duplicates.add(m.entry);
-    for (const cb of g.callbacks) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
+    // A redelivered callback outcome changes no claim and is not counted again.
+    for (const cb of g.callbacks) {
+      if (recorded.has(cb)) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
+    }
     for (const r of result.transition?.rejected ?? []) {
       this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
     }

@@ -138,8 +138,9 @@ export class DispatchHandlers {
         if (claim && !f.maybeStored) await this.d.claims.release(claim.key, claim.revision);
         throw f.error;
       }
-      metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
-      // A retried request (same dispatch id, already stored) is not a new fact: its events were emitted.
+      // A retried request (same dispatch id, already stored) is not a new fact: it was counted and its
+      // events were emitted.
+      if (!ack.duplicate) metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
       if (!ack.duplicate)
         void this.d.events.add([
           started,

@@ -76,3 +76,9 @@ export function spanContextOf(traceparent: string | undefined) {
   if (!traceparent) return undefined;
   return trace.getSpanContext(contextFromFields({ traceparent }));
 }
+
+/** `trace_id` / `span_id` for a log line, from a traceparent (empty when there is none). */
+export function traceIds(traceparent: string | undefined): { trace_id?: string; span_id?: string } {
+  const c = spanContextOf(traceparent);
+  return c ? { trace_id: c.traceId, span_id: c.spanId } : {};
+}

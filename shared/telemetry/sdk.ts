@@ -22,7 +22,8 @@ export function telemetryWanted(env: NodeJS.ProcessEnv): boolean {
 export function startTelemetry(service: string, env: NodeJS.ProcessEnv = process.env): Telemetry {
   if (!telemetryWanted(env)) return { enabled: false, shutdown: async () => undefined };
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME ?? `jetbus-${service}`,
+    // An empty variable counts as unset (as the OpenTelemetry spec says), not as an empty service name.
+    serviceName: env.OTEL_SERVICE_NAME || `jetbus-${service}`,
     // Traces only: without these NodeSDK would also start OTLP metric and log exporters from env.
     metricReaders: [],
     logRecordProcessors: [],

@@ -33,7 +33,7 @@ import type { OutcomeReporter } from "./outcome-reporter.ts";
 import { runAttempt } from "./run-attempt.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
-import { contextFromFields, fieldsOf } from "../telemetry/carrier.ts";
+import { contextFromFields, fieldsOf, traceIds } from "../telemetry/carrier.ts";
 import { destination, failSpan, startProcess } from "../telemetry/spans.ts";
 
 export interface Registration {
@@ -130,11 +130,15 @@ export class DeliveryProcessor {
     sendTrace: TraceContext,
   ): Promise<void> {
     const labels = { queue: env.queue, type: env.type };
+    // With an SDK the logger's mixin adds the active span's ids; without one, the ids the message carried
+    // still tie the log line to the dispatch's trace.
+    const ids = span.isRecording() ? {} : traceIds(sendTrace.traceparent);
     const log = this.d.log.child({
       dispatch_id: env.dispatch_id,
       job_id: env.job_id,
       type: env.type,
       attempt,
+      ...ids,
     });
     const started = Date.now();
     // Outcome entries name this delivery's span (their own trace context: outcomes travel batched).

@@ -3,8 +3,8 @@
  * A tiny OTLP/HTTP trace receiver for tests: a node:http server accepting `POST /v1/traces`. JSON bodies
  * (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) are decoded into flat spans (ids as lowercase hex whether the
  * exporter wrote hex or base64, the resource's `service.name` on each span); protobuf bodies are only
- * counted, with their content type. `delayMs` makes it a slow collector that answers late; {@link deadEndpoint}
- * gives an address where nothing listens.
+ * counted, with their content type. `delayMs` makes it a slow collector that answers late; once stopped,
+ * nothing listens at its address (a collector that is down).
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -164,15 +164,6 @@ export async function startOtlpReceiver(opts: { delayMs?: number } = {}): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** An OTLP endpoint where nothing listens (a port that was free a moment ago). */
-export async function deadEndpoint(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 /** OTEL env for a service process exporting to `endpoint` quickly (batches every 100 ms). */

@@ -35,7 +35,7 @@ export async function spawnService(
   name: "dispatcher" | "coordinator" | "worker",
   natsUrl: string,
   env: Env = {},
-  opts: { waitReady?: boolean } = {},
+  opts: { waitReady?: boolean; readyTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   const proc = spawn(process.execPath, [resolve(root, "bin/jetbus.mjs"), name], {
     env: { ...process.env, ...FAST_ENV, JETBUS_HTTP_PORT: "0", LOG_LEVEL: "info", ...env, NATS_URL: natsUrl },
@@ -91,6 +91,12 @@ export async function spawnService(
       return exited;
     },
   };
-  if (opts.waitReady !== false) await sp.waitForLine(`"${name} ready"`);
+  if (opts.waitReady !== false) {
+    // A process that never got ready is killed: left running, its pipes would keep the test file alive.
+    await sp.waitForLine(`"${name} ready"`, opts.readyTimeoutMs).catch(async (err: unknown) => {
+      await sp.kill();
+      throw err;
+    });
+  }
   return sp;
 }

@@ -63,6 +63,7 @@ describe("span tree of a job", () => {
     );
     const send = one(all, "send", (s) => s.kind === "PRODUCER");
     assert.equal(send.parentSpanId, "", "a dispatch outside any span is a root");
+    // A successful span keeps status UNSET: instrumentation only sets ERROR (OK is the application's to set).
     assert.deepEqual(
       treeOf(all, send, { status: true }),
       n(
