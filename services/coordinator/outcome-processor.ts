@@ -33,7 +33,7 @@ import { eventsFor } from "./outcome-events.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
-import { failSpan, startInternal } from "../../shared/telemetry/spans.ts";
+import { failSpan, startInternal, tracingActive } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
   nc: NatsConnection;
@@ -98,8 +98,12 @@ export class OutcomeProcessor {
         encodeMessage({ v: 1, kind: "job", record: resultRecord(o) }),
       );
     }
-    for (const o of all)
-      metrics.outcomesProcessed.inc({ status: duplicates.has(o) ? "duplicate" : o.status });
+    const byStatus = new Map<string, number>();
+    for (const o of all) {
+      const status = duplicates.has(o) ? "duplicate" : o.status;
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    }
+    for (const [status, n] of byStatus) metrics.outcomesProcessed.inc({ status }, n);
     for (const { m } of decoded) m.ack();
   }
 
@@ -154,6 +158,7 @@ export class OutcomeProcessor {
   }
 
   private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {
+    if (!tracingActive()) return this.applyWorkflowTraced(g, duplicates, null);
     // One span per transition, a child of the first outcome's delivery and linked to the others, so the
     // successors and callbacks it publishes continue the dispatch's trace.
     const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
@@ -190,7 +195,7 @@ export class OutcomeProcessor {
   private async applyWorkflowTraced(
     g: WorkflowGroup,
     duplicates: Set<OutcomeEntry>,
-    span: Span,
+    span: Span | null,
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
     let recorded = new Set<OutcomeEntry>();
@@ -232,7 +237,7 @@ export class OutcomeProcessor {
     }
     metrics.workflowTransitions.inc({ kind: g.ref.kind, op: "outcomes" });
     const st = result.state;
-    span.setAttribute(
+    span?.setAttribute(
       "jetbus.workflow.state",
       st.kind === "chain"
         ? st.completed

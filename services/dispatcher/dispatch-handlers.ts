@@ -23,13 +23,13 @@ import type { BulkItemResult, BusEventWire } from "../../shared/protocol/schemas
 import { JobRequest } from "../../shared/protocol/common.ts";
 import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
 import { check, decodeMessage, schemaErrors } from "../../shared/protocol/validate.ts";
-import { metrics } from "../../shared/telemetry/metrics.ts";
+import { jobMetrics, metrics } from "../../shared/telemetry/metrics.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
-import { destination, failSpan, startSend } from "../../shared/telemetry/spans.ts";
+import { destination, failSpan, startSend, tracingActive } from "../../shared/telemetry/spans.ts";
 
 export interface DispatchDeps {
   types: KnownTypes;
@@ -95,17 +95,19 @@ export class DispatchHandlers {
     const now = this.d.now();
     // The dispatch span (PRODUCER): a child of the caller's span when the request carried one, else a root.
     // Every attempt of the job, and everything it leads to, is under it.
-    const span = startSend(
-      destination(queue, job.type),
-      {
-        [ATTR.messageId]: dispatchId,
-        [ATTR.dispatchId]: dispatchId,
-        [ATTR.jobType]: job.type,
-        [ATTR.queue]: queue,
-      },
-      contextFromFields(caller),
-    );
-    const trace = fieldsOf(span);
+    const span = tracingActive()
+      ? startSend(
+          destination(queue, job.type),
+          {
+            [ATTR.messageId]: dispatchId,
+            [ATTR.dispatchId]: dispatchId,
+            [ATTR.jobType]: job.type,
+            [ATTR.queue]: queue,
+          },
+          contextFromFields(caller),
+        )
+      : null;
+    const trace = span ? fieldsOf(span) : caller;
     const base = { dispatch_id: dispatchId, job_id: dispatchId, type: job.type, queue, ...trace };
     const started: BusEventWire = {
       id: `${dispatchId}.dispatch_started`,
@@ -140,18 +142,20 @@ export class DispatchHandlers {
       }
       // A retried request (same dispatch id, already stored) is not a new fact: it was counted and its
       // events were emitted.
-      if (!ack.duplicate) metrics.dispatched.inc({ queue: spec.queue, type: spec.type });
+      if (!ack.duplicate) jobMetrics(spec.queue, spec.type).dispatched.inc();
       if (!ack.duplicate)
         void this.d.events.add([
           started,
           { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
         ]);
-      span.end();
+      span?.end();
       return { ok: true, dispatch_id: dispatchId, duplicate: ack.duplicate };
     } catch (err) {
       const error = toErrorBody(err);
-      failSpan(span, err, error.code);
-      span.end();
+      if (span) {
+        failSpan(span, err, error.code);
+        span.end();
+      }
       metrics.rejected.inc({ code: error.code });
       void this.d.events.add([
         started,

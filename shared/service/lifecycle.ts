@@ -32,7 +32,7 @@ export interface ServiceSpec<C extends { common: CommonConfig }> {
 export async function runService<C extends { common: CommonConfig }>(spec: ServiceSpec<C>): Promise<void> {
   const { common } = spec.config;
   // Before anything else, so every span of this process goes to the configured exporter (or nowhere).
-  const telemetry = startTelemetry(spec.name);
+  const telemetry = await startTelemetry(spec.name);
   const log = createLogger(spec.name, common.logLevel);
   if (telemetry.enabled)
     log.info({ exporter: process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf" }, "tracing on");

@@ -6,7 +6,6 @@
  * endpoint is set. Spans are exported in batches off the hot path, so a slow or absent collector only costs
  * dropped spans, never job throughput.
  */
-import { NodeSDK } from "@opentelemetry/sdk-node";
 
 export interface Telemetry {
   enabled: boolean;
@@ -19,8 +18,13 @@ export function telemetryWanted(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
-export function startTelemetry(service: string, env: NodeJS.ProcessEnv = process.env): Telemetry {
+/** The SDK is imported only when wanted: loading it costs ~50 MB of memory in every process. */
+export async function startTelemetry(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Telemetry> {
   if (!telemetryWanted(env)) return { enabled: false, shutdown: async () => undefined };
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({
     // An empty variable counts as unset (as the OpenTelemetry spec says), not as an empty service name.
     serviceName: env.OTEL_SERVICE_NAME || `jetbus-${service}`,

@@ -19,6 +19,15 @@ import { ATTR, MESSAGING_SYSTEM } from "./attributes.ts";
 
 export const tracer = trace.getTracer("jetbus", "1");
 
+/**
+ * Whether an SDK is registered. Without one every span is a no-op, so the hot path skips building spans,
+ * attributes and contexts altogether and just forwards the trace context it received.
+ */
+export function tracingActive(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => unknown };
+  return provider.getDelegateTracer ? provider.getDelegateTracer("jetbus") !== undefined : true;
+}
+
 /** Destination as spans show it: the stream subject without the `jetbus.` prefix. */
 export function destination(queue: string, type: string): string {
   return `jobs.${queue}.${type}`;
