@@ -37,6 +37,8 @@ interface Buffered {
 
 export class PullLoop {
   private buffer: Buffered[] = [];
+  /** messages being handled, with when they were last touched */
+  private readonly active = new Map<JsMsg, number>();
   private running = 0;
   private stopped = false;
   private wake: (() => void) | null = null;
@@ -49,7 +51,7 @@ export class PullLoop {
 
   start(): void {
     this.loop = this.fetchLoop();
-    this.keepAlive = setInterval(() => this.touchBuffered(), Math.max(250, Math.floor(this.o.ackWaitMs / 3)));
+    this.keepAlive = setInterval(() => this.touchBuffered(), Math.max(100, Math.floor(this.o.ackWaitMs / 6)));
     this.keepAlive.unref();
   }
 
@@ -115,10 +117,12 @@ export class PullLoop {
     while (!this.stopped && this.running < this.o.concurrency && this.buffer.length > 0) {
       const group = this.buffer.splice(0, this.o.groupSize).map((b) => b.m);
       this.running++;
+      for (const m of group) this.active.set(m, Date.now());
       void this.o
         .handle(group)
         .catch((err: unknown) => this.o.log.error({ err }, "message handler failed"))
         .finally(() => {
+          for (const m of group) this.active.delete(m);
           this.running--;
           if (this.running === 0 && this.buffer.length === 0) this.idle?.();
           this.pump();
@@ -133,13 +137,24 @@ export class PullLoop {
     w?.();
   }
 
-  /** Messages waiting in our buffer are delivered as far as the server knows: keep their ack timers fresh. */
+  /**
+   * Messages waiting in our buffer, and those being handled, are delivered as far as the server knows: one
+   * timer keeps their ack timers fresh (instead of a timer per job). A handler that blocks the event loop
+   * blocks this too, so the server redelivers its job elsewhere, as it should.
+   */
   private touchBuffered(): void {
     const now = Date.now();
+    const due = this.o.ackWaitMs / 3;
     for (const b of this.buffer) {
-      if (now - b.at > this.o.ackWaitMs / 3) {
+      if (now - b.at > due) {
         b.m.working();
         b.at = now;
+      }
+    }
+    for (const [m, at] of this.active) {
+      if (now - at > due) {
+        m.working();
+        this.active.set(m, now);
       }
     }
   }
@@ -150,7 +165,7 @@ export class PullLoop {
    */
   stop(): JsMsg[] {
     this.stopped = true;
-    if (this.keepAlive) clearInterval(this.keepAlive);
+    // The heartbeat keeps running: jobs still being handled during the drain must not be redelivered.
     this.wakeFetch();
     const unstarted = this.buffer.map((b) => b.m);
     this.buffer = [];
@@ -159,12 +174,16 @@ export class PullLoop {
 
   /** Resolves when no handler is running (after `stop()`). */
   async idleOrTimeout(ms: number): Promise<boolean> {
-    if (this.running === 0) return true;
+    const done = (idle: boolean) => {
+      if (this.keepAlive) clearInterval(this.keepAlive);
+      return idle;
+    };
+    if (this.running === 0) return done(true);
     return new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), ms);
+      const t = setTimeout(() => resolve(done(false)), ms);
       this.idle = () => {
         clearTimeout(t);
-        resolve(true);
+        resolve(done(true));
       };
     });
   }

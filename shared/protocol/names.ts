@@ -44,9 +44,17 @@ export function shortHash(input: string, hexChars = 10): string {
  * blocks another. Consumer names may not contain dots or wildcards; the hash keeps sanitized names distinct.
  */
 export function jobConsumerName(queue: string, type: string): string {
-  const readable = type.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 48);
-  return `jobs-${queue}-${readable}-${shortHash(`${queue}\u0000${type}`)}`;
+  const key = `${queue}\u0000${type}`;
+  let name = consumerNames.get(key);
+  if (name === undefined) {
+    const readable = type.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 48);
+    name = `jobs-${queue}-${readable}-${shortHash(key)}`;
+    // A few (queue, type) pairs per process; it sits on the hot path of every job (sha256 otherwise).
+    if (consumerNames.size < 10_000) consumerNames.set(key, name);
+  }
+  return name;
 }
+const consumerNames = new Map<string, string>();
 
 export const keys = {
   chain: (id: string) => `chain.${id}`,

@@ -2,12 +2,14 @@
  * @module
  * The job context a handler receives (the seed's `Context`): ids, the 0-based attempt, the payload, an abort
  * signal for the per-attempt timeout, and for callback jobs the workflow state (and, for `catch`, the error).
+ * Everything a handler may not use (payload bytes, logger, workflow view) is built on first use: it sits on
+ * the path of every job.
  */
+import type { KV } from "@nats-io/kv";
 import { fromErrorBody, ValidationError, type JetbusError } from "../errors.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
 import { workflowInfo, type WorkflowInfo } from "../sdk/workflow-info.ts";
 import type { Logger } from "../service/logger.ts";
-import type { KV } from "@nats-io/kv";
 
 /** Internal: what KV-backed middleware reaches through the context (not part of the public API). */
 export const RUNTIME = Symbol("jetbus.runtime");
@@ -32,24 +34,20 @@ export class JobContext {
   readonly maxAttempts: number;
   readonly jobType: string;
   readonly queue: string;
-  /** aborts when the attempt's timeout passes (or the worker shuts down) */
+  /** aborts when the attempt's timeout passes */
   readonly signal: AbortSignal;
-  /** for then/catch/finally/progress callback jobs: the chain or batch state when the callback was published */
-  readonly workflow: WorkflowInfo | undefined;
-  /** for a `catch` callback: the failure that triggered it */
-  readonly error: JetbusError | undefined;
   readonly callback: "then" | "catch" | "finally" | "progress" | undefined;
-  readonly log: Logger;
   readonly [RUNTIME]: JobRuntime | undefined;
-  private readonly raw: Uint8Array;
-  private readonly heartbeat: () => void;
+  private raw: Uint8Array | undefined;
+  private logger: Logger | undefined;
+  private info: WorkflowInfo | undefined;
 
   constructor(
-    env: JobEnvelope,
+    private readonly env: JobEnvelope,
     attempt: number,
     signal: AbortSignal,
-    log: Logger,
-    heartbeat: () => void,
+    private readonly makeLog: () => Logger,
+    private readonly heartbeat: () => void,
     runtime?: JobRuntime,
   ) {
     this[RUNTIME] = runtime;
@@ -62,23 +60,38 @@ export class JobContext {
     this.jobType = env.type;
     this.queue = env.queue;
     this.signal = signal;
-    this.workflow = env.callback ? workflowInfo(env.callback.state) : undefined;
-    this.error = env.callback?.error ? fromErrorBody(env.callback.error) : undefined;
     this.callback = env.callback?.kind;
-    this.raw = encoder.encode(JSON.stringify(env.payload ?? null));
-    this.log = log;
-    this.heartbeat = heartbeat;
+  }
+
+  /** A logger whose lines carry this job's ids (and trace ids). */
+  get log(): Logger {
+    return (this.logger ??= this.makeLog());
+  }
+
+  /** For then/catch/finally/progress callback jobs: the chain or batch state when the callback was published. */
+  get workflow(): WorkflowInfo | undefined {
+    if (!this.env.callback) return undefined;
+    return (this.info ??= workflowInfo(this.env.callback.state));
+  }
+
+  /** For a `catch` callback: the failure that triggered it. */
+  get error(): JetbusError | undefined {
+    return this.env.callback?.error ? fromErrorBody(this.env.callback.error) : undefined;
+  }
+
+  private bytes(): Uint8Array {
+    return (this.raw ??= encoder.encode(JSON.stringify(this.env.payload ?? null)));
   }
 
   /** A copy of the raw JSON payload bytes: changing it changes nothing else. */
   get payload(): Uint8Array {
-    return this.raw.slice();
+    return this.bytes().slice();
   }
 
   /** The payload parsed from JSON (a fresh copy each call). Validate it yourself: the type is a promise. */
   bind<T>(): T {
     try {
-      return JSON.parse(decoder.decode(this.raw)) as T;
+      return JSON.parse(decoder.decode(this.bytes())) as T;
     } catch (err) {
       throw new ValidationError(`payload of ${this.jobType} is not valid JSON: ${(err as Error).message}`);
     }

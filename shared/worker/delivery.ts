@@ -24,17 +24,17 @@ import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender, TraceContext } from "../nats/job-sender.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import type { Logger } from "../service/logger.ts";
-import { metrics } from "../telemetry/metrics.ts";
+import { jobMetrics, metrics } from "../telemetry/metrics.ts";
 import type { CancelWatcher } from "./cancel-watcher.ts";
 import { JobContext, type JobRuntime } from "./context.ts";
 import { deadLetter, deadLetterRaw } from "./dead-letters.ts";
-import { compose, type Handler, type Middleware } from "./middleware.ts";
+import type { Handler, Middleware } from "./middleware.ts";
 import type { OutcomeReporter } from "./outcome-reporter.ts";
 import { runAttempt } from "./run-attempt.ts";
-import { context, trace, type Span } from "@opentelemetry/api";
+import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import { contextFromFields, fieldsOf, traceIds } from "../telemetry/carrier.ts";
-import { destination, failSpan, startProcess } from "../telemetry/spans.ts";
+import { destination, failSpan, startProcess, tracingActive } from "../telemetry/spans.ts";
 
 export interface Registration {
   type: string;
@@ -51,10 +51,10 @@ export interface DeliveryDeps {
   cancels: CancelWatcher;
   runtime: JobRuntime;
   log: Logger;
-  ackWaitMs: number;
   maxResultBytes: number;
-  middleware: () => readonly Middleware[];
   registration: (type: string) => Registration | undefined;
+  /** the registration's handler inside the bus-wide and its own middleware (composed once, not per job) */
+  run: (reg: Registration) => (ctx: JobContext) => Promise<unknown>;
   /** true while the worker is shutting down: a job still running then is released, not reported */
   abandoned: (m: JsMsg) => boolean;
   onOutcomeStored: () => void;
@@ -71,6 +71,29 @@ export function traceFromMsg(m: JsMsg): TraceContext {
   return t;
 }
 
+/** The signal of a job without a deadline: it never aborts. */
+const NEVER = new AbortController().signal;
+
+function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
+  const a: Attributes = {
+    [ATTR.messageId]: env.job_id,
+    [ATTR.consumerGroup]: jobConsumerName(env.queue, env.type),
+    [ATTR.bodySize]: m.data.byteLength,
+    [ATTR.dispatchId]: env.dispatch_id,
+    [ATTR.jobType]: env.type,
+    [ATTR.queue]: env.queue,
+    [ATTR.attempt]: attempt,
+  };
+  if (env.chain) a[ATTR.chainId] = a[ATTR.conversationId] = env.chain.id;
+  if (env.batch) a[ATTR.batchId] = a[ATTR.conversationId] = env.batch.id;
+  if (env.callback) {
+    a[ATTR.callback] = env.callback.kind;
+    a[ATTR.conversationId] = env.callback.workflow_id;
+    a[env.callback.workflow === "chain" ? ATTR.chainId : ATTR.batchId] = env.callback.workflow_id;
+  }
+  return a;
+}
+
 export class DeliveryProcessor {
   constructor(private readonly d: DeliveryDeps) {}
 
@@ -85,35 +108,22 @@ export class DeliveryProcessor {
       return;
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
+    const sendTrace = traceFromMsg(m);
+    if (!tracingActive()) return this.deliver(m, env, attempt, null, sendTrace);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
-    const sendTrace = traceFromMsg(m);
     const span = startProcess(
       destination(env.queue, env.type),
-      {
-        [ATTR.messageId]: env.job_id,
-        [ATTR.consumerGroup]: jobConsumerName(env.queue, env.type),
-        [ATTR.bodySize]: m.data.byteLength,
-        [ATTR.dispatchId]: env.dispatch_id,
-        [ATTR.jobType]: env.type,
-        [ATTR.queue]: env.queue,
-        [ATTR.attempt]: attempt,
-        ...(env.chain ? { [ATTR.chainId]: env.chain.id, [ATTR.conversationId]: env.chain.id } : {}),
-        ...(env.batch ? { [ATTR.batchId]: env.batch.id, [ATTR.conversationId]: env.batch.id } : {}),
-        ...(env.callback
-          ? {
-              [ATTR.callback]: env.callback.kind,
-              [ATTR.conversationId]: env.callback.workflow_id,
-              [env.callback.workflow === "chain" ? ATTR.chainId : ATTR.batchId]: env.callback.workflow_id,
-            }
-          : {}),
-      },
+      processAttributes(m, env, attempt),
       contextFromFields(sendTrace),
     );
     try {
-      await context.with(trace.setSpan(context.active(), span), () =>
-        this.deliver(m, env, attempt, span, sendTrace),
-      );
+      // A span sampled out needs no context: only a recording one is made active for the handler.
+      if (!span.isRecording()) await this.deliver(m, env, attempt, span, sendTrace);
+      else
+        await context.with(trace.setSpan(context.active(), span), () =>
+          this.deliver(m, env, attempt, span, sendTrace),
+        );
     } catch (err) {
       failSpan(span, err);
       throw err;
@@ -126,27 +136,27 @@ export class DeliveryProcessor {
     m: JsMsg,
     env: JobEnvelope,
     attempt: number,
-    span: Span,
+    span: Span | null,
     sendTrace: TraceContext,
   ): Promise<void> {
-    const labels = { queue: env.queue, type: env.type };
-    // With an SDK the logger's mixin adds the active span's ids; without one, the ids the message carried
-    // still tie the log line to the dispatch's trace.
-    const ids = span.isRecording() ? {} : traceIds(sendTrace.traceparent);
-    const log = this.d.log.child({
-      dispatch_id: env.dispatch_id,
-      job_id: env.job_id,
-      type: env.type,
-      attempt,
-      ...ids,
-    });
+    const jm = jobMetrics(env.queue, env.type);
+    // Built only if something is logged. With a recording span the logger's mixin adds its ids; without
+    // one, the ids the message carried still tie the line to the dispatch's trace.
+    const log = () =>
+      this.d.log.child({
+        dispatch_id: env.dispatch_id,
+        job_id: env.job_id,
+        type: env.type,
+        attempt,
+        ...(span?.isRecording() ? {} : traceIds(sendTrace.traceparent)),
+      });
     const started = Date.now();
     // Outcome entries name this delivery's span (their own trace context: outcomes travel batched).
-    const base = { env, attempt, trace: fieldsOf(span), started };
+    const base = { env, attempt, trace: span ? fieldsOf(span) : sendTrace, started };
 
     if (env.batch && !env.callback && this.d.cancels.has(env.batch.id)) {
-      metrics.skipped.inc(labels);
-      span.setAttribute(ATTR.outcome, "skipped");
+      jm.skipped.inc();
+      span?.setAttribute(ATTR.outcome, "skipped");
       await this.report(m, base, "skipped");
       return;
     }
@@ -158,7 +168,7 @@ export class DeliveryProcessor {
     if (m.info.deliveryCount > 1 && (await this.alreadyFinished(env))) {
       // A redelivery after a lost ack (e.g. a NATS restart): the job has its outcome, so it is not run again
       // and not mistaken for a delivery whose worker died.
-      log.info("redelivered job already has an outcome: acked without running it");
+      log().info("redelivered job already has an outcome: acked without running it");
       m.ack();
       return;
     }
@@ -170,9 +180,9 @@ export class DeliveryProcessor {
         message: `job ${env.job_id} was delivered ${attempt} time(s) and its worker never finished it (crash, kill or a blocked event loop)`,
         retryable: false,
       };
-      metrics.deadLettered.inc(labels);
-      metrics.failed.inc(labels);
-      failSpan(span, new JetbusError(error.code, error.message), error.code);
+      jm.deadLettered.inc();
+      jm.failed.inc();
+      if (span) failSpan(span, new JetbusError(error.code, error.message), error.code);
       await deadLetter(this.d.publisher, m, env, "worker_died", error, attempt);
       await this.report(m, { ...base, attempt: retry }, "failed", { error });
       return;
@@ -184,70 +194,70 @@ export class DeliveryProcessor {
       return;
     }
 
-    const abort = new AbortController();
-    const beat = setInterval(() => m.working(), Math.max(100, Math.floor(this.d.ackWaitMs / 3)));
-    metrics.inFlight.inc(labels);
+    // The pull loop heartbeats running jobs; an AbortController is only needed when there is a deadline.
+    const timeoutMs = env.options.timeout_ms ?? 0;
+    const abort = timeoutMs > 0 ? new AbortController() : null;
+    jm.inFlight.inc();
     let result;
     try {
-      const ctx = new JobContext(env, attempt, abort.signal, log, () => m.working(), this.d.runtime);
-      const run = compose([...this.d.middleware(), ...reg.middleware], reg.handler);
-      result = await runAttempt(
-        () => run(ctx),
-        env.options.timeout_ms ?? 0,
-        abort,
-        `${env.type} attempt ${attempt}`,
+      const ctx = new JobContext(
+        env,
+        attempt,
+        abort?.signal ?? NEVER,
+        log,
+        () => m.working(),
+        this.d.runtime,
       );
+      result = await runAttempt(() => this.d.run(reg)(ctx), timeoutMs, abort, env.type, attempt);
     } finally {
-      metrics.inFlight.dec(labels);
+      jm.inFlight.dec();
     }
-    try {
-      if (this.d.abandoned(m)) return;
-      const seconds = (Date.now() - started) / 1000;
-      span.setAttribute(ATTR.outcome, result.ok ? "succeeded" : "failed");
-      if (result.ok) {
-        metrics.duration.observe({ ...labels, status: "succeeded" }, seconds);
-        metrics.succeeded.inc(labels);
-        await this.report(m, base, "succeeded", { result: this.resultValue(result.value, log) });
-        return;
-      }
-      const err = result.error;
-      if (err instanceof ReleaseError) {
-        span.setAttribute(ATTR.outcome, "released");
-        metrics.released.inc({ ...labels, reason: err.code });
-        log.debug({ retry_after_ms: err.retryAfterMs, code: err.code }, "job released");
-        await this.release(m, { ...env, attempt }, err.retryAfterMs, sendTrace);
-        return;
-      }
-      metrics.duration.observe({ ...labels, status: "failed" }, seconds);
-      const error = toErrorBody(err);
+    if (this.d.abandoned(m)) return;
+    const seconds = (Date.now() - started) / 1000;
+    if (result.ok) {
+      span?.setAttribute(ATTR.outcome, "succeeded");
+      jm.durationSucceeded.observe(seconds);
+      jm.succeeded.inc();
+      await this.report(m, base, "succeeded", { result: this.resultValue(result.value, log) });
+      return;
+    }
+    const err = result.error;
+    if (err instanceof ReleaseError) {
+      span?.setAttribute(ATTR.outcome, "released");
+      metrics.released.inc({ queue: env.queue, type: env.type, reason: err.code });
+      await this.release(m, { ...env, attempt }, err.retryAfterMs, sendTrace);
+      return;
+    }
+    jm.durationFailed.observe(seconds);
+    const error = toErrorBody(err);
+    if (span) {
+      span.setAttribute(ATTR.outcome, "failed");
       failSpan(span, err, error.code);
-      const permanent =
-        err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
-      if (permanent || attempt >= retry) {
-        log.warn({ error }, permanent ? "job failed permanently" : "job failed: retries spent");
-        metrics.failed.inc(labels);
-        metrics.deadLettered.inc(labels);
-        await deadLetter(
-          this.d.publisher,
-          m,
-          { ...env, attempt },
-          permanent ? "permanent" : "exhausted",
-          error,
-          attempt + 1,
-        );
-        await this.report(m, base, "failed", { error });
-      } else {
-        log.info({ error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
-        metrics.retried.inc(labels);
-        const next: JobEnvelope = { ...env, attempt: attempt + 1 };
-        const backoff = env.options.backoff_ms ?? 0;
-        if (backoff > 0) next.not_before = Date.now() + backoff;
-        else delete next.not_before;
-        await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, sendTrace);
-        await this.report(m, base, "retried", { error });
-      }
-    } finally {
-      clearInterval(beat);
+    }
+    const permanent =
+      err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
+    if (permanent || attempt >= retry) {
+      log().warn({ error }, permanent ? "job failed permanently" : "job failed: retries spent");
+      jm.failed.inc();
+      jm.deadLettered.inc();
+      await deadLetter(
+        this.d.publisher,
+        m,
+        { ...env, attempt },
+        permanent ? "permanent" : "exhausted",
+        error,
+        attempt + 1,
+      );
+      await this.report(m, base, "failed", { error });
+    } else {
+      log().info({ error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
+      jm.retried.inc();
+      const next: JobEnvelope = { ...env, attempt: attempt + 1 };
+      const backoff = env.options.backoff_ms ?? 0;
+      if (backoff > 0) next.not_before = Date.now() + backoff;
+      else delete next.not_before;
+      await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, sendTrace);
+      await this.report(m, base, "retried", { error });
     }
   }
 
@@ -267,18 +277,18 @@ export class DeliveryProcessor {
     m.ack();
   }
 
-  private resultValue(value: unknown, log: Logger): unknown {
+  private resultValue(value: unknown, log: () => Logger): unknown {
     if (value === undefined) return undefined;
     let json: string | undefined;
     try {
       json = JSON.stringify(value);
     } catch (err) {
-      log.warn({ err: String(err) }, "handler result is not JSON-serialisable: not recorded");
+      log().warn({ err: String(err) }, "handler result is not JSON-serialisable: not recorded");
       return undefined;
     }
     if (json === undefined) return undefined;
     if (json.length > this.d.maxResultBytes) {
-      log.warn(
+      log().warn(
         { bytes: json.length, limit: this.d.maxResultBytes },
         "handler result too large: not recorded",
       );

@@ -13,18 +13,19 @@ export type AttemptResult = { ok: true; value: unknown } | { ok: false; error: u
 export async function runAttempt(
   run: () => Promise<unknown>,
   timeoutMs: number,
-  abort: AbortController,
-  what: string,
+  abort: AbortController | null,
+  type: string,
+  attempt: number,
 ): Promise<AttemptResult> {
   const work = run().then(
     (value): AttemptResult => ({ ok: true, value }),
     (error: unknown): AttemptResult => ({ ok: false, error, timedOut: false }),
   );
-  if (!(timeoutMs > 0)) return work;
+  if (!(timeoutMs > 0) || !abort) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<AttemptResult>((resolve) => {
     timer = setTimeout(() => {
-      const error = new TimeoutError(`${what} timed out after ${timeoutMs} ms`);
+      const error = new TimeoutError(`${type} attempt ${attempt} timed out after ${timeoutMs} ms`);
       abort.abort(error);
       resolve({ ok: false, error, timedOut: true });
     }, timeoutMs);

@@ -24,7 +24,8 @@ import type { Logger } from "../service/logger.ts";
 import { CancelWatcher } from "./cancel-watcher.ts";
 import { DeliveryProcessor, traceFromMsg, type Registration } from "./delivery.ts";
 import { monitorEventLoop } from "./loop-monitor.ts";
-import type { Handler, Middleware } from "./middleware.ts";
+import { compose, type Handler, type Middleware } from "./middleware.ts";
+import type { JobContext } from "./context.ts";
 import { OutcomeReporter } from "./outcome-reporter.ts";
 import { WorkerRegistry } from "./registry.ts";
 
@@ -119,6 +120,15 @@ export class WorkerHost {
 
   use(...mw: Middleware[]): void {
     this.middleware.push(...mw);
+    this.chains = new WeakMap();
+  }
+
+  /** Each registration's middleware chain, composed once (and again after `use`). */
+  private chains = new WeakMap<Registration, (ctx: JobContext) => Promise<unknown>>();
+  private composed(reg: Registration): (ctx: JobContext) => Promise<unknown> {
+    let run = this.chains.get(reg);
+    if (!run) this.chains.set(reg, (run = compose([...this.middleware, ...reg.middleware], reg.handler)));
+    return run;
   }
 
   get types(): string[] {
@@ -141,9 +151,8 @@ export class WorkerHost {
       cancels: this.cancels,
       runtime: { locks: this.o.buckets.locks, limits: this.o.buckets.limits, now: Date.now },
       log,
-      ackWaitMs: this.o.topology.ackWaitMs,
       maxResultBytes: this.o.maxResultBytes ?? 256 * 1024,
-      middleware: () => this.middleware,
+      run: (reg) => this.composed(reg),
       registration: (t) => this.registrations.get(t),
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
