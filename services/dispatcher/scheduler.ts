@@ -6,6 +6,7 @@
  * `<job_id>@d<seq>` and acked. 1,000 delayed jobs never delay an undelayed one: they are not on its subject.
  */
 import type { JsMsg } from "@nats-io/jetstream";
+import { delay } from "@nats-io/transport-node";
 import { toErrorBody } from "../../shared/errors.ts";
 import type { JobSender } from "../../shared/nats/job-sender.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -18,6 +19,8 @@ import { traceFromMsg } from "../../shared/worker/delivery.ts";
 
 /** The server redelivers a nak'd message after at most this long; longer waits are chained. */
 const MAX_PARK_MS = 3_600_000;
+/** Jobs due within this long are held in memory rather than parked with nak. */
+const HOLD_MS = 250;
 
 export class DelayForwarder {
   constructor(
@@ -37,10 +40,13 @@ export class DelayForwarder {
       return;
     }
     const wait = (env.not_before ?? 0) - Date.now();
-    if (wait > 0) {
+    if (wait > HOLD_MS) {
       m.nak(Math.min(wait, MAX_PARK_MS));
       return;
     }
+    // Due very soon (a short backoff): waiting here is cheaper than a redelivery round trip, and the pull
+    // loop keeps the message alive meanwhile; a crash just redelivers it.
+    if (wait > 0) await delay(wait);
     const ready = { ...env };
     delete ready.not_before;
     try {

@@ -45,34 +45,38 @@ export class EventBatcher {
     await new Promise((r) => setImmediate(r));
     try {
       while (this.queue.length > 0) {
-        const batch: Waiting[] = [];
-        let count = 0;
-        while (
-          this.queue.length > 0 &&
-          (batch.length === 0 || count + this.queue[0]!.events.length <= this.maxPerMessage)
-        ) {
-          const w = this.queue.shift()!;
-          batch.push(w);
-          count += w.events.length;
+        // Take the whole queue at once (shift() per entry walks the array each time: quadratic under load).
+        const taken = this.queue;
+        this.queue = [];
+        let i = 0;
+        while (i < taken.length) {
+          const batch: Waiting[] = [];
+          const events: BusEventWire[] = [];
+          while (
+            i < taken.length &&
+            (batch.length === 0 || events.length + taken[i]!.events.length <= this.maxPerMessage)
+          ) {
+            const w = taken[i++]!;
+            batch.push(w);
+            for (const e of w.events) events.push(e);
+          }
+          await this.publishBatch(batch, events);
         }
-        let stored = true;
-        try {
-          await this.publisher.publish(
-            this.subject,
-            encodeMessage({ v: 1, events: batch.flatMap((w) => w.events) }),
-            {
-              msgId: nuid.next(),
-            },
-          );
-        } catch (err) {
-          stored = false;
-          this.onError(err);
-        }
-        for (const w of batch) w.done(stored);
       }
     } finally {
       this.flushing = null;
     }
+  }
+
+  private async publishBatch(batch: Waiting[], events: BusEventWire[]): Promise<void> {
+    let stored = true;
+    try {
+      await this.publisher.publish(this.subject, encodeMessage({ v: 1, events }), { msgId: nuid.next() });
+    } catch (err) {
+      stored = false;
+      this.onError(err);
+    }
+    for (const w of batch) w.done(stored);
   }
 
   async flush(): Promise<void> {

@@ -10,7 +10,8 @@ import type { BatchSpec, ChainSpec } from "./builders.ts";
 import { toJobRequest, type Job } from "./job.ts";
 import type { Requester } from "./requester.ts";
 
-const MAX_CHUNK_JOBS = 1_000;
+/** Up to the protocol's limit per request (the byte budget usually decides first): fewer round trips. */
+const MAX_CHUNK_JOBS = 10_000;
 
 function optional(j: Job | undefined): JobRequest | undefined {
   return j ? toJobRequest(j) : undefined;

@@ -264,9 +264,13 @@ describe("batches through the mesh", () => {
     const extra = await startInProcess("dispatcher", mesh.url);
     try {
       const nobody = uniq("batch-chunks"); // nothing runs them: this is about creation
-      // 4 chunks each; a chunk landing on the replica whose cached record is a chunk behind was refused.
+      // 4 chunks each (~560 B a member against a 512 KiB budget per request); a chunk landing on the replica
+      // whose cached record is a chunk behind was refused.
+      const pad = "x".repeat(500);
       for (let k = 0; k < 5; k++) {
-        const id = await bus.batch(...Array.from({ length: 3_500 }, (_, i) => job(nobody, { i }))).dispatch();
+        const id = await bus
+          .batch(...Array.from({ length: 3_500 }, (_, i) => job(nobody, { i, pad })))
+          .dispatch();
         const b = await bus.findBatch(id);
         assert.deepEqual([b.total, b.sealed, b.pending], [3_500, true, 3_500]);
       }

@@ -55,11 +55,13 @@ describe("dispatcher and worker fault points", () => {
     const fx = fixture("record", mesh.url);
     const faulty = await spawnService("dispatcher", mesh.url, { JETBUS_FAULT: "dispatcher:after-record" });
     procs.push(faulty, await fx.worker({ JETBUS_CONCURRENCY: "50" }));
-    // More than one chunk (1,000 members per request): the first write leaves the batch unsealed.
+    // More than one chunk (~560 B a member against a 512 KiB budget per request): the first write leaves the
+    // batch unsealed.
     const size = 1_200;
+    const pad = "x".repeat(500);
     const bus = await mesh.bus({ requestTimeoutMs: 6_000 });
     const dispatched = bus
-      .batch(...Array.from({ length: size }, (_, i) => job(fx.type("member"), { i })))
+      .batch(...Array.from({ length: size }, (_, i) => job(fx.type("member"), { i, pad })))
       .then(job(fx.type("then")))
       .catch(job(fx.type("catch")))
       .finally(job(fx.type("finally")))
