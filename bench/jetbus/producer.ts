@@ -1,0 +1,322 @@
+/**
+ * @module
+ * jetbus producer process: the SDK (`connectBus`) dispatching through the dispatcher service. Completion is
+ * "outcome recorded by the coordinator", observed here: `bus.observe` delivers the `job_succeeded` events the
+ * coordinator publishes after recording each outcome (`callback_succeeded` for callbacks), or `bus.wait` when
+ * the workload is about the dispatching process learning the outcome (P2, P4). Start and end are both stamped
+ * in this process. Commands (each answered `{type: "done", t0, at, cpuMs, …}`):
+ * `jobs {count, kind}` (P1 warm-up and measure, P6 flaky), `latency {count}` (P2), `batch {count}` (P3, P5),
+ * `chain {count}` (P4).
+ */
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
+import { connectBus, job, type BusEvent, type Job, type Subscription } from "../../shared/index.ts";
+import { epochMs } from "../lib/clock.ts";
+import { numberField, requireEnv, serve, type ChildMessage } from "../lib/child-side.ts";
+import { percentile } from "../lib/stats.ts";
+import { BenchTypes } from "./handlers.ts";
+
+const queue = requireEnv("QUEUE");
+const bus = await connectBus({ servers: requireEnv("NATS_URL"), name: "bench-jetbus-producer" });
+
+type Target = { prefix: string; need: number; seen: Set<string>; resolve: (at: number) => void };
+const targets = new Set<Target>();
+/** callback_succeeded per workflow id, kept until claimed (it may arrive before dispatch() returned). */
+const callbacksDone = new Map<string, number>();
+const callbackWaiters = new Map<string, (at: number) => void>();
+
+/** Diagnostics for the command running now (chain hops, retry gaps): sees every observed event. */
+let recorder: ((e: BusEvent) => void) | null = null;
+
+function onEvent(e: BusEvent): void {
+  const at = epochMs();
+  recorder?.(e);
+  if (e.kind === "job_succeeded" && e.dispatchId) {
+    for (const t of targets) {
+      if (!e.dispatchId.startsWith(t.prefix)) continue;
+      t.seen.add(e.dispatchId);
+      if (t.seen.size === t.need) {
+        targets.delete(t);
+        t.resolve(at);
+      }
+    }
+  } else if (e.kind === "callback_succeeded") {
+    const id = e.batchId ?? e.chainId;
+    if (!id) return;
+    const w = callbackWaiters.get(id);
+    if (w) {
+      callbackWaiters.delete(id);
+      w(at);
+    } else callbacksDone.set(id, at);
+  }
+}
+
+/**
+ * The event subscription runs only while a command counts events: P2 and P4 learn outcomes with `bus.wait`,
+ * and an observer running meanwhile would only add CPU to this process. BENCH_JETBUS_DIAG=1 also observes
+ * `job_started` / `job_retried` (P4's per-step and P6's retry timings) and keeps the observer on for P4; off
+ * by default, as every observed event costs this process CPU (the SDK's dedupe set among it).
+ */
+const diagnostics = process.env.BENCH_JETBUS_DIAG === "1";
+let sub: Subscription | null = null;
+async function startObserving(): Promise<void> {
+  if (sub) return;
+  sub = bus.observe(onEvent, {
+    kinds: diagnostics
+      ? ["job_succeeded", "callback_succeeded", "job_started", "job_retried"]
+      : ["job_succeeded", "callback_succeeded"],
+  });
+  await sub.ready;
+}
+async function stopObserving(): Promise<void> {
+  const s = sub;
+  sub = null;
+  await s?.stop();
+}
+
+function expectJobs(prefix: string, need: number): Promise<number> {
+  return new Promise((resolve) => targets.add({ prefix, need, seen: new Set(), resolve }));
+}
+
+function expectCallback(workflowId: string): Promise<number> {
+  const early = callbacksDone.get(workflowId);
+  if (early !== undefined) {
+    callbacksDone.delete(workflowId);
+    return Promise.resolve(early);
+  }
+  return new Promise((resolve) => callbackWaiters.set(workflowId, resolve));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const med = (xs: number[]) => (xs.length > 0 ? percentile(xs, 50) : null);
+const p99 = (xs: number[]) => (xs.length > 0 ? percentile(xs, 99) : null);
+
+/**
+ * Records, per job id, when attempts started and ended (the worker's clock, from the events) — to tell where
+ * a sequence of steps spends its time: in handlers, or between one step's end and the next one's start.
+ */
+function recordTimes(match: (e: BusEvent) => boolean) {
+  const started = new Map<string, number[]>();
+  const ended = new Map<string, number[]>();
+  recorder = (e) => {
+    if (!e.jobId || !match(e)) return;
+    const into =
+      e.kind === "job_started"
+        ? started
+        : e.kind === "job_succeeded" || e.kind === "job_retried"
+          ? ended
+          : null;
+    if (!into) return;
+    const list = into.get(e.jobId) ?? [];
+    list[e.attempt ?? 0] = e.at.getTime();
+    into.set(e.jobId, list);
+  };
+  return {
+    started,
+    ended,
+    stop: () => {
+      recorder = null;
+    },
+  };
+}
+
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+};
+const sysSince = (start: NodeJS.CpuUsage) => process.cpuUsage(start).system / 1000;
+
+/**
+ * BENCH_JETBUS_CPU_PROF=<dir>: this process profiles itself around each command (`--cpu-prof` is not
+ * allowed in NODE_OPTIONS and the bench starts children with fixed flags), written as
+ * `producer-<command>-<pid>.cpuprofile`.
+ */
+async function profiled<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_JETBUS_CPU_PROF;
+  if (!dir) return body();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await body();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(join(dir, `producer-${name}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+const timeoutOf = (msg: ChildMessage) => (typeof msg.timeoutMs === "number" ? msg.timeoutMs : 300_000);
+
+serve(
+  {
+    /** `count` plain jobs via dispatchMany (ids pre-assigned so their events can be told apart). */
+    jobs: async (msg): Promise<ChildMessage> => {
+      const count = numberField(msg, "count");
+      await startObserving();
+      const flaky = msg.kind === "flaky";
+      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
+      const jobs: Job[] = Array.from({ length: count }, (_, i) => {
+        const j = job(flaky ? BenchTypes.flaky : BenchTypes.noop, { i })
+          .onQueue(queue)
+          .withId(`${prefix}${i}`);
+        return flaky ? j.retry(2).backoff(10) : j;
+      });
+      const done = expectJobs(prefix, count);
+      const times =
+        flaky && diagnostics ? recordTimes((e) => e.dispatchId?.startsWith(prefix) === true) : null;
+      const cpu0 = process.cpuUsage();
+      const t0 = epochMs();
+      const results = await bus.dispatchMany(jobs);
+      const t1 = epochMs();
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0)
+        throw new Error(`${failed.length} dispatches failed, e.g. ${JSON.stringify(failed[0])}`);
+      const at = await withTimeout(done, timeoutOf(msg), `${count} ${String(msg.kind)} jobs`).finally(() =>
+        times?.stop(),
+      );
+      if (!times) return { type: "done", t0, t1, at, cpuMs: cpuSince(cpu0), sysMs: sysSince(cpu0) };
+      // Retry gaps: an attempt's end (job_retried) → the next attempt's start, against the 10 ms backoff.
+      const gaps: number[] = [];
+      const firstStarts: number[] = [];
+      for (const [id, st] of times.started) {
+        const en = times.ended.get(id) ?? [];
+        if (st[0] !== undefined) firstStarts.push(st[0] - t0);
+        for (let a = 1; a < st.length; a++) {
+          if (st[a] !== undefined && en[a - 1] !== undefined) gaps.push(st[a]! - en[a - 1]!);
+        }
+      }
+      return {
+        type: "done",
+        t0,
+        t1,
+        at,
+        cpuMs: cpuSince(cpu0),
+        sysMs: sysSince(cpu0),
+        diag: {
+          retry_gap_p50_ms: med(gaps),
+          retry_gap_p99_ms: p99(gaps),
+          retry_gaps: gaps.length,
+          first_start_p50_ms: med(firstStarts),
+          first_start_max_ms: firstStarts.length > 0 ? Math.max(...firstStarts) : null,
+        },
+      };
+    },
+    /** One at a time: dispatch → wait(dispatchId); latencies in ms. */
+    latency: async (msg): Promise<ChildMessage> => {
+      const count = numberField(msg, "count");
+      await stopObserving();
+      const latencies: number[] = [];
+      // Where the time goes: until dispatch() resolved, then until wait() resolved.
+      const dispatchMs: number[] = [];
+      const cpu0 = process.cpuUsage();
+      const t0 = epochMs();
+      await profiled("latency", async () => {
+        for (let i = 0; i < count; i++) {
+          const s = epochMs();
+          const { dispatchId } = await bus.dispatch(job(BenchTypes.noop, { i }).onQueue(queue));
+          dispatchMs.push(epochMs() - s);
+          const outcome = await bus.wait(dispatchId, { timeout: 30_000 });
+          latencies.push(epochMs() - s);
+          if (outcome.status !== "succeeded") throw new Error(`job ${dispatchId} failed`);
+        }
+      });
+      const waitMs = latencies.map((l, i) => l - dispatchMs[i]!);
+      return {
+        type: "done",
+        t0,
+        at: epochMs(),
+        cpuMs: cpuSince(cpu0),
+        sysMs: sysSince(cpu0),
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        dispatchP50Ms: percentile(dispatchMs, 50),
+        dispatchP99Ms: percentile(dispatchMs, 99),
+        waitP50Ms: percentile(waitMs, 50),
+        waitP99Ms: percentile(waitMs, 99),
+      };
+    },
+    /** A batch of `count` no-op members with `.finally(noop-cb)`, until that callback succeeded. */
+    batch: async (msg): Promise<ChildMessage> => {
+      const count = numberField(msg, "count");
+      await startObserving();
+      const members = Array.from({ length: count }, (_, i) => job(BenchTypes.noop, { i }));
+      const cpu0 = process.cpuUsage();
+      const t0 = epochMs();
+      let t1 = 0;
+      let batchId = "";
+      const at = await profiled("batch", async () => {
+        batchId = await bus
+          .batch(...members)
+          .onQueue(queue)
+          .finally(job(BenchTypes.callback))
+          .dispatch();
+        t1 = epochMs();
+        return withTimeout(expectCallback(batchId), timeoutOf(msg), `batch ${batchId}`);
+      });
+      return { type: "done", t0, t1, at, cpuMs: cpuSince(cpu0), sysMs: sysSince(cpu0), batchId };
+    },
+    /** A chain of `count` no-op steps, until `bus.wait(chainId)` resolved. */
+    chain: async (msg): Promise<ChildMessage> => {
+      const count = numberField(msg, "count");
+      if (diagnostics) await startObserving();
+      else await stopObserving();
+      const steps = Array.from({ length: count }, (_, i) => job(BenchTypes.noop, { i }));
+      const times = recordTimes((e) => e.chainId !== undefined);
+      const cpu0 = process.cpuUsage();
+      const t0 = epochMs();
+      const chainId = await bus
+        .chain(...steps)
+        .onQueue(queue)
+        .dispatch();
+      const t1 = epochMs();
+      const outcome = await bus.wait(chainId, { timeout: timeoutOf(msg) });
+      const at = epochMs();
+      times.stop();
+      if (outcome.status !== "succeeded") throw new Error(`chain ${chainId} failed`);
+      // Per step: handler time (start → end) and hop time (a step's end → the next step's start).
+      const handler: number[] = [];
+      const hop: number[] = [];
+      const st = (i: number) => times.started.get(`${chainId}_n${i}`)?.[0];
+      const en = (i: number) => times.ended.get(`${chainId}_n${i}`)?.[0];
+      for (let i = 0; i < count; i++) {
+        const [s0, e0, s1] = [st(i), en(i), st(i + 1)];
+        if (s0 !== undefined && e0 !== undefined) handler.push(e0 - s0);
+        if (e0 !== undefined && s1 !== undefined) hop.push(s1 - e0);
+      }
+      const first = st(0);
+      const last = en(count - 1);
+      return {
+        type: "done",
+        t0,
+        t1,
+        at,
+        cpuMs: cpuSince(cpu0),
+        sysMs: sysSince(cpu0),
+        chainId,
+        diag: {
+          dispatch_to_first_start_ms: first === undefined ? null : first - t0,
+          handler_p50_ms: med(handler),
+          hop_p50_ms: med(hop),
+          hop_p99_ms: p99(hop),
+          hops: hop.length,
+          last_end_to_wait_ms: last === undefined ? null : at - last,
+        },
+      };
+    },
+  },
+  async () => {
+    await stopObserving();
+    await bus.shutdown();
+  },
+);
