@@ -99,3 +99,21 @@ export async function startMesh(
     },
   };
 }
+
+export interface ClientAndWorker {
+  mesh: Mesh;
+  client: Bus;
+  worker: Bus;
+}
+
+/** The usual file setup: a mesh, a client bus, and a worker bus already pulling (`stop` the mesh after). */
+export async function startClientAndWorker(
+  worker: BusOptions = {},
+  opts: Parameters<typeof startMesh>[0] = {},
+): Promise<ClientAndWorker> {
+  const mesh = await startMesh(opts);
+  const client = await mesh.bus();
+  const w = await mesh.bus(worker);
+  await w.startWorkers();
+  return { mesh, client, worker: w };
+}

@@ -100,3 +100,24 @@ export async function spawnService(
   }
   return sp;
 }
+
+/** The service processes one test file starts: each is stopped (SIGTERM, drained) when the file ends. */
+export class ProcessPool {
+  private readonly procs: ServiceProcess[] = [];
+
+  /** `url` is read at spawn time: the file's server usually starts in a `before` hook. */
+  constructor(private readonly url: () => string) {}
+
+  async spawn(name: "dispatcher" | "coordinator" | "worker", env: Env = {}): Promise<ServiceProcess> {
+    return this.track(await spawnService(name, this.url(), env));
+  }
+
+  track<P extends ServiceProcess>(p: P): P {
+    this.procs.push(p);
+    return p;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.allSettled(this.procs.map((p) => p.stop()));
+  }
+}

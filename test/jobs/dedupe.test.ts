@@ -7,23 +7,14 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DuplicateError, job, type Bus } from "../../shared/index.ts";
 import { CountLatch, waitFor } from "../../shared/testkit/wait.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { rejectsWithCode, uniq } from "../helpers/jobs.ts";
 
 let mesh: Mesh;
 let client: Bus;
 let worker: Bus;
-
-before(async () => {
-  mesh = await startMesh();
-  client = await mesh.bus();
-  worker = await mesh.bus({ concurrency: 8 });
-  await worker.startWorkers();
-});
-
-after(async () => {
-  await mesh?.stop();
-});
+before(async () => ({ mesh, client, worker } = await startClientAndWorker({ concurrency: 8 })));
+after(() => mesh?.stop());
 
 describe("uniqueFor", () => {
   it("rejects an identical dispatch within the TTL, accepts other payloads and queues, and accepts again after it", async () => {

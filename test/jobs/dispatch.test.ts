@@ -15,23 +15,14 @@ import {
   type DispatchManyResult,
 } from "../../shared/index.ts";
 import { CountLatch, deferred } from "../../shared/testkit/wait.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { rejectsWithCode, Runs, uniq } from "../helpers/jobs.ts";
 
 let mesh: Mesh;
 let client: Bus;
 let worker: Bus;
-
-before(async () => {
-  mesh = await startMesh();
-  client = await mesh.bus();
-  worker = await mesh.bus({ concurrency: 32 });
-  await worker.startWorkers();
-});
-
-after(async () => {
-  await mesh?.stop();
-});
+before(async () => ({ mesh, client, worker } = await startClientAndWorker({ concurrency: 32 })));
+after(() => mesh?.stop());
 
 describe("dispatch and wait", () => {
   it("runs the handler and bus.wait returns its result, whether called before or after completion", async () => {

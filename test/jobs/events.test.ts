@@ -7,23 +7,14 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { job, type Bus, type BusEvent, type EventKind, type Subscription } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/jobs.ts";
 
 let mesh: Mesh;
 let client: Bus;
 let worker: Bus;
-
-before(async () => {
-  mesh = await startMesh();
-  client = await mesh.bus();
-  worker = await mesh.bus();
-  await worker.startWorkers();
-});
-
-after(async () => {
-  await mesh?.stop();
-});
+before(async () => ({ mesh, client, worker } = await startClientAndWorker()));
+after(() => mesh?.stop());
 
 /** Collects every event of one job type. */
 function collect(bus: Bus, type: string, opts: Parameters<Bus["observe"]>[1] = {}) {

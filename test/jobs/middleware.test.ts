@@ -18,23 +18,14 @@ import {
   type Middleware,
   type RateLimiter,
 } from "../../shared/index.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/jobs.ts";
 
 let mesh: Mesh;
 let client: Bus;
 let worker: Bus;
-
-before(async () => {
-  mesh = await startMesh();
-  client = await mesh.bus();
-  worker = await mesh.bus({ concurrency: 8 });
-  await worker.startWorkers();
-});
-
-after(async () => {
-  await mesh?.stop();
-});
+before(async () => ({ mesh, client, worker } = await startClientAndWorker({ concurrency: 8 })));
+after(() => mesh?.stop());
 
 async function runAll(ids: string[]) {
   return Promise.all(ids.map((id) => client.wait(id, { timeout: 15_000 })));

@@ -15,23 +15,14 @@ import {
   type RegisterOptions,
 } from "../../shared/index.ts";
 import { deferred, waitFor } from "../../shared/testkit/wait.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { Runs, uniq } from "../helpers/jobs.ts";
 
 let mesh: Mesh;
 let client: Bus;
 let worker: Bus;
-
-before(async () => {
-  mesh = await startMesh();
-  client = await mesh.bus();
-  worker = await mesh.bus({ concurrency: 8 });
-  await worker.startWorkers();
-});
-
-after(async () => {
-  await mesh?.stop();
-});
+before(async () => ({ mesh, client, worker } = await startClientAndWorker({ concurrency: 8 })));
+after(() => mesh?.stop());
 
 /** Registers `type` on the shared worker, recording every run; `fn` decides what the attempt does. */
 function recorded(

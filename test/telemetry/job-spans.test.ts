@@ -13,7 +13,7 @@ import { headers } from "@nats-io/transport-node";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { job, type Bus } from "../../shared/index.ts";
 import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import {
   assertDestinations,
   jobAttrs,
@@ -32,12 +32,8 @@ let bus: Bus;
 const Q = "default";
 const dest = (type: string) => `jobs.${Q}.${type}`;
 
-before(async () => {
-  mesh = await startMesh();
-  bus = await mesh.bus();
-  await bus.startWorkers();
-});
-
+// One bus both dispatches and works: the trees below do not depend on which process sends.
+before(async () => ({ mesh, worker: bus } = await startClientAndWorker()));
 after(async () => {
   await mesh?.stop();
   await tracing.shutdown();

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { job, type Bus } from "../../shared/index.ts";
-import { startMesh, type Mesh } from "../helpers/mesh.ts";
+import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import {
   assertDestinations,
   jobAttrs,
@@ -29,12 +29,8 @@ let bus: Bus;
 const Q = "default";
 const dest = (type: string) => `jobs.${Q}.${type}`;
 
-before(async () => {
-  mesh = await startMesh();
-  bus = await mesh.bus();
-  await bus.startWorkers();
-});
-
+// One bus both dispatches and works: the trees below do not depend on which process sends.
+before(async () => ({ mesh, worker: bus } = await startClientAndWorker()));
 after(async () => {
   await mesh?.stop();
   await tracing.shutdown();

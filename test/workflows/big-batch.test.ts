@@ -12,7 +12,7 @@ import { job, type Bus } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { fixture } from "../helpers/fixture-workers.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { ProcessPool } from "../helpers/processes.ts";
 import {
   claimed,
   ncOf,
@@ -26,27 +26,25 @@ const SIZE = 2_000;
 
 let mesh: Mesh;
 let bus: Bus;
-const procs: ServiceProcess[] = [];
+const pool = new ProcessPool(() => mesh.url);
 
 before(async () => {
   mesh = await startMesh({ services: ["dispatcher"] });
   bus = await mesh.bus();
 });
-
 after(async () => {
-  await Promise.allSettled(procs.map((p) => p.stop()));
+  await pool.stopAll();
   await mesh?.stop();
 });
 
 it("2 coordinators + 2 workers, 2,000 members, injected duplicate outcomes: exact counts, callbacks once", async () => {
   const fx = fixture("big", mesh.url);
-  const started = await Promise.all([
-    spawnService("coordinator", mesh.url),
-    spawnService("coordinator", mesh.url),
-    fx.worker({ JETBUS_CONCURRENCY: "50" }),
-    fx.worker({ JETBUS_CONCURRENCY: "50" }),
+  await Promise.all([
+    pool.spawn("coordinator"),
+    pool.spawn("coordinator"),
+    fx.worker({ JETBUS_CONCURRENCY: "50" }).then((w) => pool.track(w)),
+    fx.worker({ JETBUS_CONCURRENCY: "50" }).then((w) => pool.track(w)),
   ]);
-  procs.push(...started);
 
   // Capture outcome messages as workers store them, and republish copies (new messages, so not deduplicated).
   const nc = ncOf(bus);

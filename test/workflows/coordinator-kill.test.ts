@@ -9,7 +9,7 @@ import { job, type Bus } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { fixture, type Fixture } from "../helpers/fixture-workers.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { ProcessPool } from "../helpers/processes.ts";
 import {
   ncOf,
   outcomesSettled,
@@ -21,23 +21,16 @@ import {
 
 let mesh: Mesh;
 let bus: Bus;
-const procs: ServiceProcess[] = [];
+const pool = new ProcessPool(() => mesh.url);
 
 before(async () => {
   mesh = await startMesh({ services: ["dispatcher"] });
   bus = await mesh.bus();
 });
-
 after(async () => {
-  await Promise.allSettled(procs.map((p) => p.stop()));
+  await pool.stopAll();
   await mesh?.stop();
 });
-
-async function spawn(name: "coordinator" | "worker", env: Record<string, string> = {}) {
-  const p = await spawnService(name, mesh.url, env);
-  procs.push(p);
-  return p;
-}
 
 async function callbacksOnce(fx: Fixture, names: ("then" | "finally" | "catch")[], zero: string[]) {
   await waitFor(`${names.join(", ")} to run`, () => names.every((n) => fx.count(n) >= 1), {
@@ -52,8 +45,8 @@ async function callbacksOnce(fx: Fixture, names: ("then" | "finally" | "catch")[
 describe("kill -9 of the coordinator", () => {
   it("mid-batch (500 members): the restarted coordinator finishes it, counts exact, callbacks once", async () => {
     const fx = fixture("killb", mesh.url);
-    await spawn("worker", { ...fx.env, JETBUS_CONCURRENCY: "10" });
-    const first = await spawn("coordinator");
+    await pool.spawn("worker", { ...fx.env, JETBUS_CONCURRENCY: "10" });
+    const first = await pool.spawn("coordinator");
     const size = 500;
     const id = await bus
       .batch(...Array.from({ length: size }, (_, i) => job(fx.type("member"), { i, ms: 40 })))
@@ -68,7 +61,7 @@ describe("kill -9 of the coordinator", () => {
     const atKill = await bus.findBatch(id);
     assert.equal(atKill.completed, false);
 
-    const second = await spawn("coordinator");
+    const second = await pool.spawn("coordinator");
     const b = await waitBatch(bus, id, (x) => x.completed, 30_000);
     assert.deepEqual([b.total, b.processed, b.pending, b.failed, b.cancelled], [size, size, 0, 0, false]);
     await workflowSettled(ncOf(bus), "batch", id);
@@ -89,8 +82,8 @@ describe("kill -9 of the coordinator", () => {
 
   it("mid-chain (10 steps): the restarted coordinator finishes it, each step once and in order, finally once", async () => {
     const fx = fixture("killc", mesh.url);
-    await spawn("worker", fx.env);
-    const first = await spawn("coordinator");
+    await pool.spawn("worker", fx.env);
+    const first = await pool.spawn("coordinator");
     const id = await bus
       .chain(...Array.from({ length: 10 }, (_, i) => job(fx.type("step"), { i, ms: 100 })))
       .catch(job(fx.type("catch")))
@@ -100,7 +93,7 @@ describe("kill -9 of the coordinator", () => {
     await first.kill();
     assert.ok(mid.nextIndex < 10 && !mid.completed, `killed mid-chain (next ${mid.nextIndex})`);
 
-    const second = await spawn("coordinator");
+    const second = await pool.spawn("coordinator");
     const c = await waitChain(bus, id, (x) => x.completed, 30_000);
     assert.deepEqual([c.nextIndex, c.failed, c.failure], [10, false, null]);
     await workflowSettled(ncOf(bus), "chain", id);

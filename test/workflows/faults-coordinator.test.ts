@@ -11,7 +11,7 @@ import { job, type Bus } from "../../shared/index.ts";
 import { waitFor, withTimeout } from "../../shared/testkit/index.ts";
 import { fixture } from "../helpers/fixture-workers.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { ProcessPool, type ServiceProcess } from "../helpers/processes.ts";
 import {
   ncOf,
   outcomesSettled,
@@ -23,23 +23,16 @@ import {
 
 let mesh: Mesh;
 let bus: Bus;
-const procs: ServiceProcess[] = [];
+const pool = new ProcessPool(() => mesh.url);
 
 before(async () => {
   mesh = await startMesh({ services: ["dispatcher"] });
   bus = await mesh.bus();
 });
-
 after(async () => {
-  await Promise.allSettled(procs.map((p) => p.stop()));
+  await pool.stopAll();
   await mesh?.stop();
 });
-
-async function spawn(name: "coordinator" | "worker", env: Record<string, string> = {}) {
-  const p = await spawnService(name, mesh.url, env);
-  procs.push(p);
-  return p;
-}
 
 async function exitsWith137(p: ServiceProcess, fault: string): Promise<void> {
   const code = await withTimeout(p.exited, 20_000, `${p.name} to hit ${fault}`);
@@ -53,8 +46,8 @@ async function exitsWith137(p: ServiceProcess, fault: string): Promise<void> {
 describe("coordinator fault points", () => {
   it("coordinator:after-claim: claims written but not published; the replacement publishes them once", async () => {
     const fx = fixture("claim", mesh.url);
-    await spawn("worker", fx.env);
-    const faulty = await spawn("coordinator", { JETBUS_FAULT: "coordinator:after-claim" });
+    await pool.spawn("worker", fx.env);
+    const faulty = await pool.spawn("coordinator", { JETBUS_FAULT: "coordinator:after-claim" });
     const id = await bus
       .batch(...Array.from({ length: 20 }, (_, i) => job(fx.type("member"), { i })))
       .then(job(fx.type("then")))
@@ -71,7 +64,7 @@ describe("coordinator fault points", () => {
     assert.ok(inOutbox.includes(`${id}_then`) && inOutbox.includes(`${id}_finally`), inOutbox.join());
     assert.equal(fx.count("then") + fx.count("finally"), 0);
 
-    const replacement = await spawn("coordinator");
+    const replacement = await pool.spawn("coordinator");
     await workflowSettled(ncOf(bus), "batch", id);
     await outcomesSettled(ncOf(bus));
     for (const t of ["then", "finally"] as const) await queueSettled(ncOf(bus), fx.type(t));
@@ -89,8 +82,8 @@ describe("coordinator fault points", () => {
 
   it("coordinator:after-publish: effects published, outcome not acked; the redelivery changes nothing", async () => {
     const fx = fixture("publish", mesh.url);
-    await spawn("worker", fx.env);
-    const faulty = await spawn("coordinator", { JETBUS_FAULT: "coordinator:after-publish" });
+    await pool.spawn("worker", fx.env);
+    const faulty = await pool.spawn("coordinator", { JETBUS_FAULT: "coordinator:after-publish" });
     const id = await bus
       .chain(...[0, 1, 2].map((i) => job(fx.type("step"), { i })))
       .catch(job(fx.type("catch")))
@@ -99,7 +92,7 @@ describe("coordinator fault points", () => {
     await exitsWith137(faulty, "coordinator:after-publish");
     assert.equal((await bus.findChain(id)).nextIndex, 1, "node 0's outcome was recorded before the crash");
 
-    await spawn("coordinator");
+    await pool.spawn("coordinator");
     const c = await waitChain(bus, id, (x) => x.completed, 20_000);
     assert.deepEqual([c.nextIndex, c.failed], [3, false]);
     await workflowSettled(ncOf(bus), "chain", id);
