@@ -33,7 +33,7 @@ import { eventsFor } from "./outcome-events.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
-import { failSpan, startInternal, tracingActive } from "../../shared/telemetry/spans.ts";
+import { failSpan, startInternal, traceWanted } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
   nc: NatsConnection;
@@ -158,10 +158,10 @@ export class OutcomeProcessor {
   }
 
   private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {
-    if (!tracingActive()) return this.applyWorkflowTraced(g, duplicates, null);
     // One span per transition, a child of the first outcome's delivery and linked to the others, so the
     // successors and callbacks it publishes continue the dispatch's trace.
     const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
+    if (!traceWanted(traced[0]?.traceparent)) return this.applyWorkflowTraced(g, duplicates, null);
     const parent = contextFromFields(traced[0] ?? {});
     const links = traced
       .slice(1, MAX_LINKS + 1)

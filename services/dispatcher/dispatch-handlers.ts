@@ -29,7 +29,7 @@ import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
-import { destination, failSpan, startSend, tracingActive } from "../../shared/telemetry/spans.ts";
+import { destination, failSpan, startSend, traceWanted } from "../../shared/telemetry/spans.ts";
 
 export interface DispatchDeps {
   types: KnownTypes;
@@ -95,7 +95,7 @@ export class DispatchHandlers {
     const now = this.d.now();
     // The dispatch span (PRODUCER): a child of the caller's span when the request carried one, else a root.
     // Every attempt of the job, and everything it leads to, is under it.
-    const span = tracingActive()
+    const span = traceWanted(caller.traceparent)
       ? startSend(
           destination(queue, job.type),
           {

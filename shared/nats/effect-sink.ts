@@ -10,7 +10,7 @@ import type { Effect, WorkItem, WorkflowState } from "../core/types.ts";
 import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import { contextFromFields, fieldsOf, spanContextOf } from "../telemetry/carrier.ts";
-import { destination, failSpan, startSend, tracingActive } from "../telemetry/spans.ts";
+import { destination, failSpan, startSend, traceWanted } from "../telemetry/spans.ts";
 import { keys } from "../protocol/names.ts";
 import type { BusEventWire, DoneNotice } from "../protocol/schemas.ts";
 import type { EventBatcher } from "./event-batcher.ts";
@@ -32,11 +32,12 @@ export class NatsEffectSink implements EffectSink {
    * of the workflow's dispatch. Batch callbacks link to the first members' spans (the total as an attribute).
    */
   private async publishTraced(msgId: string, item: WorkItem, state: WorkflowState): Promise<void> {
-    if (!tracingActive()) {
+    const active = trace.getSpan(context.active());
+    if (!traceWanted(active ? fieldsOf(active).traceparent : item.traceparent)) {
       await this.sender.sendItem(item, msgId);
       return;
     }
-    const parent = trace.getSpan(context.active()) ? context.active() : contextFromFields(item);
+    const parent = active ? context.active() : contextFromFields(item);
     const batchCallback = item.callback && state.kind === "batch";
     const links = batchCallback
       ? (state.links ?? [])

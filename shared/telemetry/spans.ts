@@ -28,6 +28,20 @@ export function tracingActive(): boolean {
   return provider.getDelegateTracer ? provider.getDelegateTracer("jetbus") !== undefined : true;
 }
 
+/**
+ * Whether a span continuing `traceparent` could be recorded. Under a parent-based sampler (every
+ * `parentbased_*` one, and the default) the child of an unsampled parent is never recorded, so the span is not
+ * made at all and the parent's context is forwarded as it came: at ratio 0.1 that spares 90% of deliveries
+ * the sampler, the span and its attributes.
+ */
+export function traceWanted(traceparent: string | undefined): boolean {
+  if (!tracingActive()) return false;
+  if (!traceparent || !(process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").startsWith("parentbased"))
+    return true;
+  const flags = traceparent.split("-")[3];
+  return flags === undefined || (parseInt(flags, 16) & 1) === 1;
+}
+
 /** Destination as spans show it: the stream subject without the `jetbus.` prefix. */
 export function destination(queue: string, type: string): string {
   return `jobs.${queue}.${type}`;

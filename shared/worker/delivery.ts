@@ -34,7 +34,7 @@ import { runAttempt } from "./run-attempt.ts";
 import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import { contextFromFields, fieldsOf, traceIds } from "../telemetry/carrier.ts";
-import { destination, failSpan, startProcess, tracingActive } from "../telemetry/spans.ts";
+import { destination, failSpan, startProcess, traceWanted } from "../telemetry/spans.ts";
 
 export interface Registration {
   type: string;
@@ -109,7 +109,7 @@ export class DeliveryProcessor {
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
     const sendTrace = traceFromMsg(m);
-    if (!tracingActive()) return this.deliver(m, env, attempt, null, sendTrace);
+    if (!traceWanted(sendTrace.traceparent)) return this.deliver(m, env, attempt, null, sendTrace);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
     const span = startProcess(

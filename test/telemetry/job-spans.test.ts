@@ -13,6 +13,7 @@ import { headers } from "@nats-io/transport-node";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { job, type Bus } from "../../shared/index.ts";
 import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
+import { traceWanted } from "../../shared/telemetry/spans.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import {
   assertDestinations,
@@ -190,5 +191,38 @@ describe("span tree of a job", () => {
     assert.equal(send.attributes["jetbus.dispatch_id"], dispatchId);
     const proc = one(all, "process", (s) => s.kind === "CONSUMER");
     assert.equal(proc.parentSpanId, send.spanId);
+  });
+
+  it("an unsampled parent: under parent-based samplers no span is made, and the job runs as usual", async () => {
+    const tp = (flags: string) => `00-${"ab".repeat(16)}-${"cd".repeat(8)}-${flags}`;
+    const saved = process.env.OTEL_TRACES_SAMPLER;
+    try {
+      delete process.env.OTEL_TRACES_SAMPLER; // the default, parentbased_always_on
+      assert.deepEqual(
+        [traceWanted(tp("00")), traceWanted(tp("01")), traceWanted(tp("03"))],
+        [false, true, true],
+      );
+      assert.equal(traceWanted(undefined), true, "a root decides for itself");
+      process.env.OTEL_TRACES_SAMPLER = "parentbased_traceidratio";
+      assert.equal(traceWanted(tp("00")), false);
+      process.env.OTEL_TRACES_SAMPLER = "always_on"; // ignores the parent: its spans must be made
+      assert.equal(traceWanted(tp("00")), true);
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_TRACES_SAMPLER;
+      else process.env.OTEL_TRACES_SAMPLER = saved;
+    }
+
+    const type = uniq("tel-unsampled");
+    bus.register(type, () => "ok");
+    const h = headers();
+    h.set("traceparent", tp("00"));
+    const dispatchId = `dsp_${uniq("unsampled").replace(/[^A-Za-z0-9]/g, "")}`;
+    await ncOf(bus).request(
+      REQUEST_SUBJECTS.dispatch,
+      JSON.stringify({ v: 1, job: { type, dispatch_id: dispatchId } }),
+      { headers: h, timeout: 5_000 },
+    );
+    assert.equal((await bus.wait(dispatchId, { timeout: 15_000 })).status, "succeeded");
+    assert.equal(tracing.spans().filter((s) => s.attributes["jetbus.dispatch_id"] === dispatchId).length, 0);
   });
 });
