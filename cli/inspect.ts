@@ -5,6 +5,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "../shared/nats/connection.ts";
 import { openBuckets } from "../shared/nats/provision.ts";
+import { listWorkers } from "../shared/worker/registry.ts";
 import { queueOverview } from "../shared/nats/queue-overview.ts";
 import { connectBus } from "../shared/sdk/nats-bus.ts";
 import type { Bus } from "../shared/sdk/types.ts";
@@ -33,7 +34,8 @@ async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
 export async function queues(): Promise<number> {
   const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
-    const rows = await queueOverview(await jetstreamManager(nc), (await openBuckets(nc)).workers);
+    const { workers } = await openBuckets(nc);
+    const rows = await queueOverview(await jetstreamManager(nc), (now) => listWorkers(workers, now));
     if (rows.length === 0) {
       process.stdout.write("no queues yet\n");
       return 0;

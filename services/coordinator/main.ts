@@ -22,6 +22,7 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type CoordinatorConfig } from "./config.ts";
 import { OutcomeProcessor } from "./outcome-processor.ts";
+import { WorkerDirectory } from "../../shared/worker/directory.ts";
 import { OrphanSweeper } from "./orphans.ts";
 import { Reconciler } from "./reconciler.ts";
 
@@ -83,16 +84,19 @@ export async function startCoordinator({
     log,
   });
   loop.start();
+  const directory = new WorkerDirectory(buckets.workers, log);
+  await directory.start();
+  const workers = (now: number) => directory.live(now);
   const orphans = new OrphanSweeper({
     js: jetstream(nc),
     jsm,
     publisher,
-    workers: buckets.workers,
+    workers,
     topology: t,
     deadlineMs: config.unknownTypeDeadlineMs,
     log,
   });
-  const reconciler = new Reconciler({ engine, store, jsm, buckets, config, log, orphans });
+  const reconciler = new Reconciler({ engine, store, jsm, buckets, workers, config, log, orphans });
   reconciler.start();
   return {
     async drain() {
@@ -102,6 +106,7 @@ export async function startCoordinator({
       for (const m of loop.drainLate()) m.nak();
       await loop.idleOrTimeout(config.common.drainTimeoutMs);
       await reconciler.stop();
+      await directory.stop();
       await events.flush();
       await publisher.flush();
       publisher.close();

@@ -7,7 +7,6 @@
  * type stays unknown until a worker registers it.
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../../shared/protocol/envelope.ts";
@@ -15,18 +14,17 @@ import type { DeadLetter, ErrorBody, OutcomeEntry } from "../../shared/protocol/
 import { outcomeEntry } from "../../shared/protocol/outcome-builders.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { check, encodeMessage, parseJson } from "../../shared/protocol/validate.ts";
-import type { QueueRow } from "../../shared/nats/queue-overview.ts";
+import type { LiveWorkers, QueueRow } from "../../shared/nats/queue-overview.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { jobConsumerConfig, type TopologyConfig } from "../../shared/nats/topology.ts";
 import type { Logger } from "../../shared/service/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
-import { listWorkers } from "../../shared/worker/registry.ts";
 
 export interface OrphanDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   publisher: JetStreamPublisher;
-  workers: KV;
+  workers: LiveWorkers;
   topology: TopologyConfig;
   deadlineMs: number;
   log: Logger;
@@ -117,7 +115,7 @@ export class OrphanSweeper {
       }
     } finally {
       // Keep the type unknown, unless a worker registered it meanwhile and is using the consumer.
-      const served = (await listWorkers(this.d.workers)).some((w) =>
+      const served = (await this.d.workers(Date.now())).some((w) =>
         w.serves.some((s) => s.queue === queue && s.type === type),
       );
       if (!served) await this.d.jsm.consumers.delete(STREAMS.jobs, durable).catch(() => undefined);

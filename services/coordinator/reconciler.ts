@@ -12,7 +12,7 @@ import { failWorkflow, pendingTypes } from "../../shared/core/workflow.ts";
 import type { KvStore } from "../../shared/nats/kv-store.ts";
 import { sweepExpired } from "../../shared/nats/janitor.ts";
 import type { Buckets } from "../../shared/nats/provision.ts";
-import { queueOverview } from "../../shared/nats/queue-overview.ts";
+import { queueOverview, type LiveWorkers } from "../../shared/nats/queue-overview.ts";
 import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
 import { pruneWorkflows } from "../../shared/workflow/prune.ts";
 import type { Logger } from "../../shared/service/logger.ts";
@@ -28,6 +28,8 @@ export interface ReconcilerDeps {
   store: KvStore;
   jsm: JetStreamManager;
   buckets: Buckets;
+  /** the live workers (a watched view of the registry) */
+  workers: LiveWorkers;
   config: CoordinatorConfig;
   log: Logger;
 }
@@ -94,7 +96,7 @@ export class Reconciler {
   /** One pass over the active workflows. Returns what it did, for tests and logs. */
   async reconcileOnce(): Promise<{ flushed: number; failed: number; active: number }> {
     const now = Date.now();
-    const rows = await queueOverview(this.d.jsm, this.d.buckets.workers, now);
+    const rows = await queueOverview(this.d.jsm, this.d.workers, now);
     const served = new Set(rows.filter((r) => r.workers > 0).map((r) => pairKey(r.queue, r.type)));
     this.updateGauges(rows);
     await this.d.orphans

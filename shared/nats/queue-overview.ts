@@ -5,10 +5,9 @@
  * workers serving it. Used by `jetbus queues` and by the coordinator's metrics.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
 import { STREAMS } from "../protocol/names.ts";
 import { parseJobSubject } from "../protocol/subjects.ts";
-import { listWorkers } from "../worker/registry.ts";
+import type { WorkerRecord } from "../protocol/schemas.ts";
 
 export interface QueueRow {
   queue: string;
@@ -27,9 +26,12 @@ async function subjectCounts(jsm: JetStreamManager, stream: string): Promise<Rec
   return info.state.subjects ?? {};
 }
 
+/** The live workers as of `now`: a one-off listing (`listWorkers`) or a watched view (`WorkerDirectory`). */
+export type LiveWorkers = (now: number) => WorkerRecord[] | Promise<WorkerRecord[]>;
+
 export async function queueOverview(
   jsm: JetStreamManager,
-  workers: KV,
+  workers: LiveWorkers,
   now = Date.now(),
 ): Promise<QueueRow[]> {
   const rows = new Map<string, QueueRow>();
@@ -43,7 +45,7 @@ export async function queueOverview(
   const [ready, delayed, live] = await Promise.all([
     subjectCounts(jsm, STREAMS.jobs),
     subjectCounts(jsm, STREAMS.delayed),
-    listWorkers(workers, now),
+    workers(now),
   ]);
   for (const [subject, n] of Object.entries(ready)) {
     const p = parseJobSubject(subject);

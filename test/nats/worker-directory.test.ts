@@ -1,0 +1,70 @@
+/**
+ * @module
+ * WorkerDirectory against a real nats-server: the view follows heartbeats, shutdowns (purge) and silent deaths
+ * (a heartbeat that stops), including while records are rewritten many times a second.
+ */
+import { after, before, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Kvm, type KV } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
+import { createLogger } from "../../shared/service/logger.ts";
+import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { WorkerDirectory } from "../../shared/worker/directory.ts";
+import { WorkerRegistry } from "../../shared/worker/registry.ts";
+
+let server: NatsServer;
+let nc: NatsConnection;
+let kv: KV;
+const log = createLogger("test", "silent");
+
+before(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url, noAsyncTraces: true });
+  kv = await new Kvm(jetstream(nc)).create("jetbus-workers-test");
+});
+
+after(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+const serving = (type: string) => () => [{ queue: "default", type, concurrency: 1 }];
+const ids = (d: WorkerDirectory) =>
+  d
+    .live()
+    .map((r) => r.id)
+    .sort();
+
+it("follows heartbeats, a purge on shutdown, and a worker that stops beating", async () => {
+  const early = new WorkerRegistry(kv, "w-early", 100, serving("a"), log);
+  await early.start();
+  const directory = new WorkerDirectory(kv, log);
+  await directory.start();
+  try {
+    assert.deepEqual(ids(directory), ["w-early"], "a worker registered before the view started");
+
+    const late = new WorkerRegistry(kv, "w-late", 100, serving("b"), log);
+    await late.start();
+    // A worker that beats once and dies (kill -9): its record stays in the bucket.
+    await new WorkerRegistry(kv, "w-dying", 100, serving("c"), log).beat();
+    await waitFor("the new workers", () => ids(directory).length === 3);
+    assert.deepEqual(
+      directory
+        .live()
+        .flatMap((r) => r.serves.map((s) => s.type))
+        .sort(),
+      ["a", "b", "c"],
+    );
+
+    await late.stop(); // a clean shutdown purges its record
+    await waitFor("the purge", () => !ids(directory).includes("w-late"));
+
+    // Its heartbeat ages past three intervals.
+    await waitFor("the silent worker to drop out", () => !ids(directory).includes("w-dying"));
+    assert.deepEqual(ids(directory), ["w-early"], "the beating worker stays through ~all those rewrites");
+  } finally {
+    await early.stop();
+    await directory.stop();
+  }
+});
