@@ -10,8 +10,11 @@ import type { BatchSpec, ChainSpec } from "./builders.ts";
 import { toJobRequest, type Job } from "./job.ts";
 import type { Requester } from "./requester.ts";
 
-/** Up to the protocol's limit per request (the byte budget usually decides first): fewer round trips. */
-const MAX_CHUNK_JOBS = 10_000;
+/**
+ * Members per request. 10,000 gave no more throughput (P1: 9.7k/s against 10.0k/s) and ~30 MB more dispatcher
+ * memory, and a big request risks its time-out on a busy dispatcher.
+ */
+const MAX_CHUNK_JOBS = 1_000;
 
 function optional(j: Job | undefined): JobRequest | undefined {
   return j ? toJobRequest(j) : undefined;
