@@ -207,10 +207,12 @@ describe("backoff, timeout, delay", () => {
     assert.equal(out.status, "failed");
     assert.deepEqual(runs.attempts, [0, 1, 2, 3]);
     const gaps = runs.list.slice(1).map((r, i) => r.at - runs.list[i]!.at);
-    for (const gap of gaps) {
+    for (const gap of gaps)
       assert.ok(gap >= backoff - 25, `gap ${gap.toFixed(0)} ms is shorter than the backoff: ${gaps}`);
-      assert.ok(gap < backoff + 1_500, `gap ${gap.toFixed(0)} ms is far longer than the backoff: ${gaps}`);
-    }
+    // Fixed, not growing: the median gap is the backoff (an exponential 600/1200/2400 has a median of 1200).
+    // One gap may run long on a loaded machine (seen once: 2.7 s in a full parallel suite run).
+    const median = [...gaps].sort((a, b) => a - b)[1]!;
+    assert.ok(median < backoff + 400, `median gap ${median.toFixed(0)} ms is not the backoff: ${gaps}`);
   });
 
   it("a timeout aborts ctx.signal, fails the attempt with TIMEOUT, and the job is retried", async () => {
