@@ -43,6 +43,10 @@ function startChild(name: string, env: NodeJS.ProcessEnv): Child {
   const proc = spawn(process.execPath, [resolve(root, "bin/jetbus.mjs"), name], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    // A process group of its own: Ctrl-C reaches only this runner, which then sends each service one SIGTERM.
+    // In the terminal's group a service would get Ctrl-C's SIGINT and then the SIGTERM, and take the second
+    // signal as "exit now" instead of draining.
+    detached: true,
   });
   let markReady!: () => void;
   let fail!: (e: Error) => void;
