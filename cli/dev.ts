@@ -1,7 +1,7 @@
 /**
  * @module
  * `npm start` (`jetbus dev`): the whole mesh on one machine. Without NATS_URL it runs its own nats-server
- * (JetStream data in .jetbus/nats), then starts the dispatcher, the coordinator and a worker with the example
+ * (JetStream data in .jetbus/nats, or $JETBUS_DEV_DIR/nats), then starts the dispatcher, the coordinator and a worker with the example
  * handlers as separate processes, runs a small demo (jobs, a retry, a dead letter, a delay, a chain and
  * batches with callbacks) printing the events as they happen, and keeps the mesh up until Ctrl-C.
  */
@@ -73,12 +73,12 @@ export async function dev(): Promise<void> {
       process.exit(1);
     }
     server = await startNatsServer({
-      storeDir: resolve(root, ".jetbus/nats"),
+      storeDir: resolve(process.env.JETBUS_DEV_DIR ?? resolve(root, ".jetbus"), "nats"),
       keepStore: true,
       name: "jetbus-dev",
     });
     url = server.url;
-    process.stdout.write(`nats-server with JetStream on ${url} (data in .jetbus/nats)\n`);
+    process.stdout.write(`nats-server with JetStream on ${url} (data in ${server.storeDir})\n`);
   }
   const env = {
     ...process.env,
