@@ -6,7 +6,8 @@
  * (0.07 = 7% slower).
  */
 import { median, round } from "../lib/stats.ts";
-import type { BenchEnv, RssMb, ThroughputFigures, VariantsWorkload } from "../workloads/types.ts";
+import { peakRss } from "../lib/summary.ts";
+import type { BenchEnv, ThroughputFigures, VariantsWorkload } from "../workloads/types.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
 import { runJetbusThroughput } from "./workloads.ts";
 
@@ -41,14 +42,6 @@ function variant(name: string, sampler: Sampler) {
 function medianOf(xs: ThroughputFigures[], pick: (f: ThroughputFigures) => number | undefined) {
   const vals = xs.map(pick).filter((x): x is number => x !== undefined);
   return vals.length === 0 ? null : round(median(vals), 0);
-}
-
-function peakRss(xs: ThroughputFigures[]): RssMb {
-  const out: RssMb = {};
-  for (const f of xs)
-    for (const [proc, mb] of Object.entries(f.rssMb))
-      out[proc] = mb === null ? (out[proc] ?? null) : round(Math.max(out[proc] ?? 0, mb), 1);
-  return out;
 }
 
 const cost = (variantPerSec: number | null, offPerSec: number | null) =>
@@ -92,7 +85,7 @@ export const p1Trace: VariantsWorkload = {
         ratio_0_1: medianOf(samples.ratio_0_1 ?? [], (f) => f.extra?.otlp_posts),
         always_on: medianOf(samples.always_on ?? [], (f) => f.extra?.otlp_posts),
       },
-      rss_mb: Object.fromEntries(Object.entries(samples).map(([v, xs]) => [v, peakRss(xs)])),
+      rss_mb: Object.fromEntries(Object.entries(samples).map(([v, xs]) => [v, peakRss(xs) ?? {}])),
       n: N,
       runs: info.runs,
       warmup: WARMUP,

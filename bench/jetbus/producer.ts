@@ -129,11 +129,11 @@ function recordTimes(match: (e: BusEvent) => boolean) {
   };
 }
 
-const cpuSince = (start: NodeJS.CpuUsage) => {
-  const d = process.cpuUsage(start);
-  return (d.user + d.system) / 1000;
-};
-const sysSince = (start: NodeJS.CpuUsage) => process.cpuUsage(start).system / 1000;
+/** A command's answer: its fields plus this process's CPU (and kernel share) since `cpu0`, in ms. */
+function answer(cpu0: NodeJS.CpuUsage, fields: Record<string, unknown>): ChildMessage {
+  const d = process.cpuUsage(cpu0);
+  return { type: "done", ...fields, cpuMs: (d.user + d.system) / 1000, sysMs: d.system / 1000 };
+}
 
 /**
  * BENCH_JETBUS_CPU_PROF=<dir>: this process profiles itself around each command (`--cpu-prof` is not
@@ -185,7 +185,7 @@ serve(
       const at = await withTimeout(done, timeoutOf(msg), `${count} ${String(msg.kind)} jobs`).finally(() =>
         times?.stop(),
       );
-      if (!times) return { type: "done", t0, t1, at, cpuMs: cpuSince(cpu0), sysMs: sysSince(cpu0) };
+      if (!times) return answer(cpu0, { t0, t1, at });
       // Retry gaps: an attempt's end (job_retried) → the next attempt's start, against the 10 ms backoff.
       const gaps: number[] = [];
       const firstStarts: number[] = [];
@@ -196,13 +196,10 @@ serve(
           if (st[a] !== undefined && en[a - 1] !== undefined) gaps.push(st[a]! - en[a - 1]!);
         }
       }
-      return {
-        type: "done",
+      return answer(cpu0, {
         t0,
         t1,
         at,
-        cpuMs: cpuSince(cpu0),
-        sysMs: sysSince(cpu0),
         diag: {
           retry_gap_p50_ms: med(gaps),
           retry_gap_p99_ms: p99(gaps),
@@ -210,7 +207,7 @@ serve(
           first_start_p50_ms: med(firstStarts),
           first_start_max_ms: firstStarts.length > 0 ? Math.max(...firstStarts) : null,
         },
-      };
+      });
     },
     /** One at a time: dispatch → wait(dispatchId); latencies in ms. */
     latency: async (msg): Promise<ChildMessage> => {
@@ -232,19 +229,16 @@ serve(
         }
       });
       const waitMs = latencies.map((l, i) => l - dispatchMs[i]!);
-      return {
-        type: "done",
+      return answer(cpu0, {
         t0,
         at: epochMs(),
-        cpuMs: cpuSince(cpu0),
-        sysMs: sysSince(cpu0),
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
         dispatchP50Ms: percentile(dispatchMs, 50),
         dispatchP99Ms: percentile(dispatchMs, 99),
         waitP50Ms: percentile(waitMs, 50),
         waitP99Ms: percentile(waitMs, 99),
-      };
+      });
     },
     /** A batch of `count` no-op members with `.finally(noop-cb)`, until that callback succeeded. */
     batch: async (msg): Promise<ChildMessage> => {
@@ -264,7 +258,7 @@ serve(
         t1 = epochMs();
         return withTimeout(expectCallback(batchId), timeoutOf(msg), `batch ${batchId}`);
       });
-      return { type: "done", t0, t1, at, cpuMs: cpuSince(cpu0), sysMs: sysSince(cpu0), batchId };
+      return answer(cpu0, { t0, t1, at, batchId });
     },
     /** A chain of `count` no-op steps, until `bus.wait(chainId)` resolved. */
     chain: async (msg): Promise<ChildMessage> => {
@@ -296,13 +290,10 @@ serve(
       }
       const first = st(0);
       const last = en(count - 1);
-      return {
-        type: "done",
+      return answer(cpu0, {
         t0,
         t1,
         at,
-        cpuMs: cpuSince(cpu0),
-        sysMs: sysSince(cpu0),
         chainId,
         diag: {
           dispatch_to_first_start_ms: first === undefined ? null : first - t0,
@@ -312,7 +303,7 @@ serve(
           hops: hop.length,
           last_end_to_wait_ms: last === undefined ? null : at - last,
         },
-      };
+      });
     },
   },
   async () => {

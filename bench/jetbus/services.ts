@@ -7,13 +7,13 @@
  * read from `/proc/<pid>/stat`. Every process started here is SIGKILLed if the runner exits first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { log } from "../lib/output.ts";
+import { processTicks, statusMb } from "../lib/proc.ts";
 
 export type ServiceName = "dispatcher" | "coordinator" | "worker";
 
@@ -156,33 +156,12 @@ async function memoryFromMetrics(port: number): Promise<Record<string, number>> 
 }
 
 /** Peak resident memory of a live process (its VmHWM) in MB; null when unreadable. */
-export function peakRssMb(pid: number): number | null {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
+export const peakRssMb = (pid: number): number | null => statusMb(pid, "VmHWM");
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** utime + stime of a live process in ms; null when unreadable. */
-export function cpuMs(pid: number): number | null {
-  return cpuSplitMs(pid)?.total ?? null;
-}
-
 /** CPU time of a live process in ms, and how much of it the kernel spent (stime); null when unreadable. */
 export function cpuSplitMs(pid: number): { total: number; sys: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = stat
-      .slice(stat.lastIndexOf(")") + 2)
-      .split(" ")
-      .map(Number);
-    const [user, sys] = [(rest[11] ?? 0) * TICK_MS, (rest[12] ?? 0) * TICK_MS];
-    return { total: user + sys, sys };
-  } catch {
-    return null;
-  }
+  const t = processTicks(pid);
+  return t ? { total: (t.user + t.sys) * TICK_MS, sys: t.sys * TICK_MS } : null;
 }

@@ -5,37 +5,18 @@
  * (nats-server, Redis). On a 2-core machine a test suite running meanwhile halves the figures; this number,
  * printed with them, says whether that happened.
  */
-import { readFileSync } from "node:fs";
+import { machineTicks, processTicks } from "./proc.ts";
 
-function machineTicks(): { busy: number; total: number } {
-  const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
-    .trim()
-    .split(/\s+/)
-    .slice(1, 9)
-    .map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-}
-
-/** utime+stime (+cutime+cstime: children already waited for) of one process, in clock ticks. */
-function processTicks(pid: number | "self"): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the ")" closing the command name; utime is field 14 overall, index 11 here.
-    const rest = stat
-      .slice(stat.lastIndexOf(")") + 2)
-      .split(" ")
-      .map(Number);
-    return (rest[11] ?? 0) + (rest[12] ?? 0) + (rest[13] ?? 0) + (rest[14] ?? 0);
-  } catch {
-    return 0;
-  }
+/** utime+stime (+cutime+cstime: children already waited for) of one process, in clock ticks; 0 if gone. */
+function ticksOf(pid: number | "self"): number {
+  const t = processTicks(pid);
+  return t ? t.user + t.sys + t.children : 0;
 }
 
 /** Starts measuring; `stop()` returns the foreign share of all cores' time in percent, or null without /proc. */
 export function measureForeignCpu(serverPids: (number | undefined)[]): { stop(): number | null } {
   const pids: (number | "self")[] = ["self", ...serverPids.filter((p): p is number => p !== undefined)];
-  const oursNow = () => pids.reduce((sum: number, p) => sum + processTicks(p), 0);
+  const oursNow = () => pids.reduce((sum: number, p) => sum + ticksOf(p), 0);
   let start: { busy: number; total: number; ours: number };
   try {
     start = { ...machineTicks(), ours: oursNow() };

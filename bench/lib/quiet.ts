@@ -5,29 +5,18 @@
  * `waitForQuiet()` (opt-in: BENCH_WAIT_QUIET=1) holds the run until it is idle, so figures from a shared
  * machine can be trusted (foreign-cpu.ts then says whether it stayed quiet).
  */
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { log } from "./output.ts";
-
-function cpuTimes(): { idle: number; total: number } {
-  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  // user nice system idle iowait irq softirq steal: idle + iowait count as idle.
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { idle, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
-}
+import { machineTicks } from "./proc.ts";
 
 /** Share of all cores' time spent busy over `windowMs` (0–100); null where /proc/stat is missing. */
 export async function cpuBusyPercent(windowMs = 1000): Promise<number | null> {
   try {
-    const a = cpuTimes();
+    const a = machineTicks();
     await sleep(windowMs);
-    const b = cpuTimes();
+    const b = machineTicks();
     const total = b.total - a.total;
-    return total > 0 ? Math.round((100 * (total - (b.idle - a.idle))) / total) : null;
+    return total > 0 ? Math.round((100 * (b.busy - a.busy)) / total) : null;
   } catch {
     return null;
   }

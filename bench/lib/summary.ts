@@ -21,7 +21,8 @@ function ratio(better: number | null, worse: number | null): number | null {
   return better === null || worse === null || worse === 0 ? null : round(better / worse, 2);
 }
 
-function peakRss(figs: { rssMb: RssMb }[]): RssMb | null {
+/** Per process, the highest RSS over the repetitions; null without any repetition. */
+export function peakRss(figs: { rssMb: RssMb }[]): RssMb | null {
   if (figs.length === 0) return null;
   const out: RssMb = {};
   for (const f of figs) {

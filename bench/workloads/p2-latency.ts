@@ -1,6 +1,7 @@
 /** @module P2 — latency: 1,000 jobs one at a time, enqueue → finished, p50/p99. */
 import { runBullmqLatency } from "../baselines/bullmq.ts";
 import { runJetbusLatency } from "../jetbus/workloads.ts";
+import { bullmqBaseline } from "./bullmq-baseline.ts";
 import type { Workload } from "./types.ts";
 
 const N = 1000;
@@ -14,15 +15,5 @@ export const p2: Workload<"latency"> = {
   runs: 3,
   warmup: WARMUP,
   runJetbus: (env) => runJetbusLatency(env, { n: N, warmup: WARMUP }),
-  async runBaselines(env) {
-    if (!env.bullmq) return {};
-    return {
-      bullmq: await runBullmqLatency({
-        redisUrl: env.redisUrl,
-        redisPid: env.redisPid,
-        n: N,
-        warmup: WARMUP,
-      }),
-    };
-  },
+  runBaselines: bullmqBaseline(runBullmqLatency, { n: N, warmup: WARMUP }),
 };

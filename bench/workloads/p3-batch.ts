@@ -1,6 +1,7 @@
 /** @module P3 — a batch (BullMQ: a flow) of 10,000 no-op children, until the parent/callback completed. */
 import { runBullmqFlow } from "../baselines/bullmq.ts";
 import { runJetbusBatch } from "../jetbus/workloads.ts";
+import { bullmqBaseline } from "./bullmq-baseline.ts";
 import type { Workload } from "./types.ts";
 
 const N = 10_000;
@@ -14,10 +15,5 @@ export const p3: Workload<"time"> = {
   runs: 3,
   warmup: WARMUP,
   runJetbus: (env) => runJetbusBatch(env, { n: N, warmup: WARMUP }),
-  async runBaselines(env) {
-    if (!env.bullmq) return {};
-    return {
-      bullmq: await runBullmqFlow({ redisUrl: env.redisUrl, redisPid: env.redisPid, n: N, warmup: WARMUP }),
-    };
-  },
+  runBaselines: bullmqBaseline(runBullmqFlow, { n: N, warmup: WARMUP }),
 };

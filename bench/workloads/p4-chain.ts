@@ -1,6 +1,7 @@
 /** @module P4 — a chain of 100 no-op steps, each started when the previous one completed. */
 import { runBullmqChain } from "../baselines/bullmq.ts";
 import { runJetbusChain } from "../jetbus/workloads.ts";
+import { bullmqBaseline } from "./bullmq-baseline.ts";
 import type { Workload } from "./types.ts";
 
 const STEPS = 100;
@@ -15,15 +16,5 @@ export const p4: Workload<"time"> = {
   warmup: WARMUP,
   perStep: true,
   runJetbus: (env) => runJetbusChain(env, { n: STEPS, warmup: WARMUP }),
-  async runBaselines(env) {
-    if (!env.bullmq) return {};
-    return {
-      bullmq: await runBullmqChain({
-        redisUrl: env.redisUrl,
-        redisPid: env.redisPid,
-        n: STEPS,
-        warmup: WARMUP,
-      }),
-    };
-  },
+  runBaselines: bullmqBaseline(runBullmqChain, { n: STEPS, warmup: WARMUP }),
 };

@@ -1,6 +1,7 @@
 /** @module P6 — 1,000 jobs that fail twice then succeed (3 attempts, fixed 10 ms backoff). */
 import { runBullmqRetries } from "../baselines/bullmq.ts";
 import { runJetbusRetries } from "../jetbus/workloads.ts";
+import { bullmqBaseline } from "./bullmq-baseline.ts";
 import type { Workload } from "./types.ts";
 
 const N = 1000;
@@ -14,15 +15,5 @@ export const p6: Workload<"time"> = {
   runs: 3,
   warmup: WARMUP,
   runJetbus: (env) => runJetbusRetries(env, { n: N, warmup: WARMUP }),
-  async runBaselines(env) {
-    if (!env.bullmq) return {};
-    return {
-      bullmq: await runBullmqRetries({
-        redisUrl: env.redisUrl,
-        redisPid: env.redisPid,
-        n: N,
-        warmup: WARMUP,
-      }),
-    };
-  },
+  runBaselines: bullmqBaseline(runBullmqRetries, { n: N, warmup: WARMUP }),
 };

@@ -142,12 +142,13 @@ export class DispatchHandlers {
       }
       // A retried request (same dispatch id, already stored) is not a new fact: it was counted and its
       // events were emitted.
-      if (!ack.duplicate) jobMetrics(spec.queue, spec.type).dispatched.inc();
-      if (!ack.duplicate)
+      if (!ack.duplicate) {
+        jobMetrics(spec.queue, spec.type).dispatched.inc();
         void this.d.events.add([
           started,
           { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
         ]);
+      }
       span?.end();
       return { ok: true, dispatch_id: dispatchId, duplicate: ack.duplicate };
     } catch (err) {

@@ -33,7 +33,7 @@ export class NatsEffectSink implements EffectSink {
    */
   private async publishTraced(msgId: string, item: WorkItem, state: WorkflowState): Promise<void> {
     const active = trace.getSpan(context.active());
-    if (!traceWanted(active ? fieldsOf(active).traceparent : item.traceparent)) {
+    if (!traceWanted(active ? active.spanContext() : item.traceparent)) {
       await this.sender.sendItem(item, msgId);
       return;
     }

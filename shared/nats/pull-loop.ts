@@ -51,7 +51,7 @@ export class PullLoop {
 
   start(): void {
     this.loop = this.fetchLoop();
-    this.keepAlive = setInterval(() => this.touchBuffered(), Math.max(100, Math.floor(this.o.ackWaitMs / 6)));
+    this.keepAlive = setInterval(() => this.touch(), Math.max(100, Math.floor(this.o.ackWaitMs / 6)));
     this.keepAlive.unref();
   }
 
@@ -142,7 +142,7 @@ export class PullLoop {
    * timer keeps their ack timers fresh (instead of a timer per job). A handler that blocks the event loop
    * blocks this too, so the server redelivers its job elsewhere, as it should.
    */
-  private touchBuffered(): void {
+  private touch(): void {
     const now = Date.now();
     const due = this.o.ackWaitMs / 3;
     for (const b of this.buffer) {

@@ -118,17 +118,21 @@ export const metrics = {
  * The per-(queue, type) metric children a job touches, looked up once per pair: prom-client otherwise hashes
  * the label set on every call, on the hot path of every job.
  */
-export interface JobMetrics {
-  dispatched: ReturnType<(typeof metrics)["dispatched"]["labels"]>;
-  succeeded: ReturnType<(typeof metrics)["succeeded"]["labels"]>;
-  failed: ReturnType<(typeof metrics)["failed"]["labels"]>;
-  retried: ReturnType<(typeof metrics)["retried"]["labels"]>;
-  deadLettered: ReturnType<(typeof metrics)["deadLettered"]["labels"]>;
-  skipped: ReturnType<(typeof metrics)["skipped"]["labels"]>;
-  inFlight: ReturnType<(typeof metrics)["inFlight"]["labels"]>;
-  durationSucceeded: ReturnType<(typeof metrics)["duration"]["labels"]>;
-  durationFailed: ReturnType<(typeof metrics)["duration"]["labels"]>;
+function jobChildren(queue: string, type: string) {
+  const l = { queue, type };
+  return {
+    dispatched: metrics.dispatched.labels(l),
+    succeeded: metrics.succeeded.labels(l),
+    failed: metrics.failed.labels(l),
+    retried: metrics.retried.labels(l),
+    deadLettered: metrics.deadLettered.labels(l),
+    skipped: metrics.skipped.labels(l),
+    inFlight: metrics.inFlight.labels(l),
+    durationSucceeded: metrics.duration.labels({ ...l, status: "succeeded" }),
+    durationFailed: metrics.duration.labels({ ...l, status: "failed" }),
+  };
 }
+export type JobMetrics = ReturnType<typeof jobChildren>;
 
 const jobMetricsCache = new Map<string, JobMetrics>();
 
@@ -136,18 +140,7 @@ export function jobMetrics(queue: string, type: string): JobMetrics {
   const key = `${queue}\u0000${type}`;
   let m = jobMetricsCache.get(key);
   if (!m) {
-    const l = { queue, type };
-    m = {
-      dispatched: metrics.dispatched.labels(l),
-      succeeded: metrics.succeeded.labels(l),
-      failed: metrics.failed.labels(l),
-      retried: metrics.retried.labels(l),
-      deadLettered: metrics.deadLettered.labels(l),
-      skipped: metrics.skipped.labels(l),
-      inFlight: metrics.inFlight.labels(l),
-      durationSucceeded: metrics.duration.labels({ ...l, status: "succeeded" }),
-      durationFailed: metrics.duration.labels({ ...l, status: "failed" }),
-    };
+    m = jobChildren(queue, type);
     if (jobMetricsCache.size < 10_000) jobMetricsCache.set(key, m);
   }
   return m;

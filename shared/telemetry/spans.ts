@@ -14,6 +14,8 @@ import {
   type Context,
   type Link,
   type Span,
+  type SpanContext,
+  TraceFlags,
 } from "@opentelemetry/api";
 import { ATTR, MESSAGING_SYSTEM } from "./attributes.ts";
 
@@ -29,17 +31,18 @@ export function tracingActive(): boolean {
 }
 
 /**
- * Whether a span continuing `traceparent` could be recorded. Under a parent-based sampler (every
+ * Whether a span continuing `parent` (a `traceparent` or a live span's context) could be recorded. Under a parent-based sampler (every
  * `parentbased_*` one, and the default) the child of an unsampled parent is never recorded, so the span is not
  * made at all and the parent's context is forwarded as it came: at ratio 0.1 that spares 90% of deliveries
  * the sampler, the span and its attributes.
  */
-export function traceWanted(traceparent: string | undefined): boolean {
+export function traceWanted(parent: string | SpanContext | undefined): boolean {
   if (!tracingActive()) return false;
-  if (!traceparent || !(process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").startsWith("parentbased"))
+  if (!parent || !(process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").startsWith("parentbased"))
     return true;
-  const flags = traceparent.split("-")[3];
-  return flags === undefined || (parseInt(flags, 16) & 1) === 1;
+  if (typeof parent !== "string") return (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
+  const flags = parent.split("-")[3];
+  return flags === undefined || (parseInt(flags, 16) & TraceFlags.SAMPLED) !== 0;
 }
 
 /** Destination as spans show it: the stream subject without the `jetbus.` prefix. */

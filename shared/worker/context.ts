@@ -41,6 +41,7 @@ export class JobContext {
   private raw: Uint8Array | undefined;
   private logger: Logger | undefined;
   private info: WorkflowInfo | undefined;
+  private failure: JetbusError | undefined;
 
   constructor(
     private readonly env: JobEnvelope,
@@ -76,7 +77,8 @@ export class JobContext {
 
   /** For a `catch` callback: the failure that triggered it. */
   get error(): JetbusError | undefined {
-    return this.env.callback?.error ? fromErrorBody(this.env.callback.error) : undefined;
+    const body = this.env.callback?.error;
+    return body ? (this.failure ??= fromErrorBody(body)) : undefined;
   }
 
   private bytes(): Uint8Array {

@@ -71,9 +71,6 @@ export function traceFromMsg(m: JsMsg): TraceContext {
   return t;
 }
 
-/** The signal of a job without a deadline: it never aborts. */
-const NEVER = new AbortController().signal;
-
 function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
   const a: Attributes = {
     [ATTR.messageId]: env.job_id,
@@ -194,21 +191,16 @@ export class DeliveryProcessor {
       return;
     }
 
-    // The pull loop heartbeats running jobs; an AbortController is only needed when there is a deadline.
-    const timeoutMs = env.options.timeout_ms ?? 0;
-    const abort = timeoutMs > 0 ? new AbortController() : null;
+    // No heartbeat timer here: the pull loop keeps every running job's message alive.
+    const handle = this.d.run(reg);
     jm.inFlight.inc();
     let result;
     try {
-      const ctx = new JobContext(
-        env,
-        attempt,
-        abort?.signal ?? NEVER,
-        log,
-        () => m.working(),
-        this.d.runtime,
+      result = await runAttempt(
+        (signal) => handle(new JobContext(env, attempt, signal, log, () => m.working(), this.d.runtime)),
+        env.options.timeout_ms ?? 0,
+        () => `${env.type} attempt ${attempt}`,
       );
-      result = await runAttempt(() => this.d.run(reg)(ctx), timeoutMs, abort, env.type, attempt);
     } finally {
       jm.inFlight.dec();
     }
@@ -225,6 +217,8 @@ export class DeliveryProcessor {
     if (err instanceof ReleaseError) {
       span?.setAttribute(ATTR.outcome, "released");
       metrics.released.inc({ queue: env.queue, type: env.type, reason: err.code });
+      if (this.d.log.isLevelEnabled("debug"))
+        log().debug({ retry_after_ms: err.retryAfterMs, code: err.code }, "job released");
       await this.release(m, { ...env, attempt }, err.retryAfterMs, sendTrace);
       return;
     }

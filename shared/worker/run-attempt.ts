@@ -10,22 +10,28 @@ import { metrics } from "../telemetry/metrics.ts";
 
 export type AttemptResult = { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };
 
+/** The signal of an attempt without a deadline: it never aborts. */
+const NEVER = new AbortController().signal;
+
+/**
+ * Runs `run` with the attempt's signal: one that aborts at `timeoutMs` (an AbortController is made only then),
+ * or one that never does when there is no timeout.
+ */
 export async function runAttempt(
-  run: () => Promise<unknown>,
+  run: (signal: AbortSignal) => Promise<unknown>,
   timeoutMs: number,
-  abort: AbortController | null,
-  type: string,
-  attempt: number,
+  what: () => string,
 ): Promise<AttemptResult> {
-  const work = run().then(
+  const abort = timeoutMs > 0 ? new AbortController() : null;
+  const work = run(abort?.signal ?? NEVER).then(
     (value): AttemptResult => ({ ok: true, value }),
     (error: unknown): AttemptResult => ({ ok: false, error, timedOut: false }),
   );
-  if (!(timeoutMs > 0) || !abort) return work;
+  if (!abort) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<AttemptResult>((resolve) => {
     timer = setTimeout(() => {
-      const error = new TimeoutError(`${type} attempt ${attempt} timed out after ${timeoutMs} ms`);
+      const error = new TimeoutError(`${what()} timed out after ${timeoutMs} ms`);
       abort.abort(error);
       resolve({ ok: false, error, timedOut: true });
     }, timeoutMs);

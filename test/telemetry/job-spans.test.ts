@@ -11,9 +11,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { headers } from "@nats-io/transport-node";
 import { SpanKind, trace } from "@opentelemetry/api";
-import { job, type Bus } from "../../shared/index.ts";
+import { job, type Bus, type BusEvent } from "../../shared/index.ts";
 import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
 import { traceWanted } from "../../shared/telemetry/spans.ts";
+import { waitFor } from "../../shared/testkit/index.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import {
   assertDestinations,
@@ -214,6 +215,11 @@ describe("span tree of a job", () => {
 
     const type = uniq("tel-unsampled");
     bus.register(type, () => "ok");
+    const seen: BusEvent[] = [];
+    const sub = bus.observe((e) => {
+      if (e.jobType === type) seen.push(e);
+    });
+    await sub.ready;
     const h = headers();
     h.set("traceparent", tp("00"));
     const dispatchId = `dsp_${uniq("unsampled").replace(/[^A-Za-z0-9]/g, "")}`;
@@ -223,6 +229,16 @@ describe("span tree of a job", () => {
       { headers: h, timeout: 5_000 },
     );
     assert.equal((await bus.wait(dispatchId, { timeout: 15_000 })).status, "succeeded");
+    await waitFor("the job's events", () => seen.some((e) => e.kind === "job_succeeded"));
+    await sub.stop();
+    // No span was made anywhere: every service forwarded the caller's context as it came (a span, even one
+    // sampled out, would have put its own span id in the events).
+    assert.deepEqual(
+      seen.map((e) => `${e.kind} ${e.traceparent}`).sort(),
+      ["dispatch_started", "dispatch_succeeded", "job_started", "job_succeeded"].map(
+        (k) => `${k} ${tp("00")}`,
+      ),
+    );
     assert.equal(tracing.spans().filter((s) => s.attributes["jetbus.dispatch_id"] === dispatchId).length, 0);
   });
 });

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { job, NotFoundError, ValidationError, type Bus, type JobContext } from "../../shared/index.ts";
+import { toJobRequest } from "../../shared/sdk/job.ts";
+import { chunk } from "../../shared/sdk/workflow-dispatch.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { startInProcess, startMesh, type Mesh } from "../helpers/mesh.ts";
 import {
@@ -267,10 +269,17 @@ describe("batches through the mesh", () => {
       // 4 chunks each (~560 B a member against a 512 KiB budget per request); a chunk landing on the replica
       // whose cached record is a chunk behind was refused.
       const pad = "x".repeat(500);
+      const members = Array.from({ length: 3_500 }, (_, i) => job(nobody, { i, pad }));
+      const budget = Math.floor((ncOf(bus).info?.max_payload ?? 1024 * 1024) / 2);
+      assert.ok(
+        chunk(
+          members.map((j) => toJobRequest(j)),
+          budget,
+        ).length >= 4,
+        "several chunks per batch",
+      );
       for (let k = 0; k < 5; k++) {
-        const id = await bus
-          .batch(...Array.from({ length: 3_500 }, (_, i) => job(nobody, { i, pad })))
-          .dispatch();
+        const id = await bus.batch(...members).dispatch();
         const b = await bus.findBatch(id);
         assert.deepEqual([b.total, b.sealed, b.pending], [3_500, true, 3_500]);
       }
