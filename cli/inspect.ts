@@ -5,12 +5,12 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "../shared/nats/connection.ts";
 import { openBuckets } from "../shared/nats/provision.ts";
-import { listWorkers } from "../shared/worker/registry.ts";
+import { listWorkers } from "../shared/nats/worker-directory.ts";
 import { queueOverview } from "../shared/nats/queue-overview.ts";
 import { connectBus } from "../shared/sdk/nats-bus.ts";
 import type { Bus } from "../shared/sdk/types.ts";
-import type { BatchInfo, ChainInfo } from "../shared/sdk/workflow-info.ts";
-import { KvStore } from "../shared/nats/kv-store.ts";
+import type { BatchInfo, ChainInfo } from "../shared/protocol/workflow-info.ts";
+import { KvWorkflowStore } from "../shared/nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../shared/workflow/prune.ts";
 import { renderBatch, renderChain, progressBar, table } from "./render.ts";
 
@@ -103,7 +103,7 @@ export async function workflow(kind: "batch" | "chain", id: string, watch: boole
 export async function prune(before: Date): Promise<number> {
   const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
-    const n = await pruneWorkflows(new KvStore((await openBuckets(nc)).workflows), before.getTime());
+    const n = await pruneWorkflows(new KvWorkflowStore((await openBuckets(nc)).workflows), before.getTime());
     process.stdout.write(`pruned ${n} finished workflow(s) last changed before ${before.toISOString()}\n`);
     return 0;
   } finally {

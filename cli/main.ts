@@ -5,7 +5,7 @@
  * [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`.
  */
 import { parseArgs } from "node:util";
-import { JetbusError } from "../shared/errors.ts";
+import { JetbusError } from "../shared/protocol/errors.ts";
 import { ConfigError } from "../shared/service/env.ts";
 
 const HELP = `usage: jetbus <command> [options]

@@ -2,7 +2,7 @@
  * @module
  * Plain-text rendering for the CLI: aligned tables, workflow summaries and a progress bar.
  */
-import type { BatchInfo, ChainInfo } from "../shared/sdk/workflow-info.ts";
+import type { BatchInfo, ChainInfo } from "../shared/protocol/workflow-info.ts";
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

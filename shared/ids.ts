@@ -1,6 +1,6 @@
 /**
  * @module
- * Ids as the seed makes them: a prefix and 16 lowercase hex characters (`dsp_`, `chn_`, `bat_`, `wrk_`).
+ * Ids as the Go `bus` package makes them: a prefix and 16 lowercase hex characters (`dsp_`, `chn_`, `bat_`, `wrk_`).
  * Clients make dispatch ids, so a retried request carries the same one.
  */
 import { randomBytes } from "node:crypto";

@@ -32,7 +32,7 @@ export type {
   WaitOptions,
   WaitOutcome,
 } from "./sdk/types.ts";
-export type { BatchInfo, ChainInfo, WorkflowInfo } from "./sdk/workflow-info.ts";
+export type { BatchInfo, ChainInfo, WorkflowInfo } from "./protocol/workflow-info.ts";
 
 export { JobContext } from "./worker/context.ts";
 export { compose } from "./worker/middleware.ts";
@@ -60,7 +60,7 @@ export {
   ReleaseError,
   TimeoutError,
   ValidationError,
-} from "./errors.ts";
+} from "./protocol/errors.ts";
 export { ErrorCodes } from "./protocol/error-codes.ts";
 export type { ErrorCode } from "./protocol/error-codes.ts";
 export { PROTOCOL_VERSION, REQUEST_SUBJECTS, subjects } from "./protocol/subjects.ts";

@@ -11,7 +11,7 @@ import { subjects } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
-import { KvStore } from "../../shared/nats/kv-store.ts";
+import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -22,7 +22,7 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type CoordinatorConfig } from "./config.ts";
 import { OutcomeProcessor } from "./outcome-processor.ts";
-import { WorkerDirectory } from "../../shared/worker/directory.ts";
+import { WorkerDirectory } from "../../shared/nats/worker-directory.ts";
 import { OrphanSweeper } from "./orphans.ts";
 import { Reconciler } from "./reconciler.ts";
 
@@ -46,7 +46,7 @@ export async function startCoordinator({
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
-  const store = new KvStore(buckets.workflows);
+  const store = new KvWorkflowStore(buckets.workflows);
   const engine = new WorkflowEngine(store, new NatsEffectSink(nc, sender, buckets.cancels, events), {
     republishHorizonMs: t.duplicateWindowMs / 2,
     dedupeWindowMs: t.duplicateWindowMs,

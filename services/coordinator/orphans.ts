@@ -17,7 +17,7 @@ import { check, encodeMessage, parseJson } from "../../shared/protocol/validate.
 import type { LiveWorkers, QueueRow } from "../../shared/nats/queue-overview.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { jobConsumerConfig, type TopologyConfig } from "../../shared/nats/topology.ts";
-import type { Logger } from "../../shared/service/logger.ts";
+import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 
 export interface OrphanDeps {

@@ -10,7 +10,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
-import { toErrorBody } from "../../shared/errors.ts";
+import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import {
   JetStreamPublishError,
@@ -24,9 +24,9 @@ import { isPlainJob, resultRecord } from "../../shared/protocol/outcome-builders
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../../shared/protocol/validate.ts";
-import type { Logger } from "../../shared/service/logger.ts";
+import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
-import { deadLetterRaw } from "../../shared/worker/dead-letters.ts";
+import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { eventsFor } from "./outcome-events.ts";

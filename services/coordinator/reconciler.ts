@@ -9,13 +9,13 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { decideReconcile } from "../../shared/core/reconcile.ts";
 import { isTerminal } from "../../shared/core/views.ts";
 import { failWorkflow, pendingTypes } from "../../shared/core/workflow.ts";
-import type { KvStore } from "../../shared/nats/kv-store.ts";
+import type { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { sweepExpired } from "../../shared/nats/janitor.ts";
 import type { Buckets } from "../../shared/nats/provision.ts";
 import { queueOverview, type LiveWorkers } from "../../shared/nats/queue-overview.ts";
 import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
 import { pruneWorkflows } from "../../shared/workflow/prune.ts";
-import type { Logger } from "../../shared/service/logger.ts";
+import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
@@ -25,7 +25,7 @@ import type { OrphanSweeper } from "./orphans.ts";
 export interface ReconcilerDeps {
   orphans: OrphanSweeper;
   engine: WorkflowEngine;
-  store: KvStore;
+  store: KvWorkflowStore;
   jsm: JetStreamManager;
   buckets: Buckets;
   /** the live workers (a watched view of the registry) */

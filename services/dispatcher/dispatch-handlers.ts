@@ -13,14 +13,13 @@
  */
 import type { Msg } from "@nats-io/transport-node";
 import { Type } from "@sinclair/typebox";
-import { Match } from "@nats-io/transport-node";
-import { DuplicateError, toErrorBody, ValidationError } from "../../shared/errors.ts";
+import { DuplicateError, toErrorBody, ValidationError } from "../../shared/protocol/errors.ts";
 import { newId } from "../../shared/ids.ts";
-import { envelopeFromItem, type JobSender, type TraceContext } from "../../shared/nats/job-sender.ts";
+import { envelopeFromItem, type JobSender } from "../../shared/nats/job-sender.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { publishFailure } from "../../shared/nats/publish-failure.ts";
 import type { BulkItemResult, BusEventWire } from "../../shared/protocol/schemas.ts";
-import { JobRequest } from "../../shared/protocol/common.ts";
+import { JobRequest } from "../../shared/protocol/job-request.ts";
 import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
 import { check, decodeMessage, schemaErrors } from "../../shared/protocol/validate.ts";
 import { jobMetrics, metrics } from "../../shared/telemetry/metrics.ts";
@@ -28,7 +27,12 @@ import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
-import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
+import {
+  contextFromFields,
+  fieldsFromHeaders,
+  fieldsOf,
+  type TraceFields,
+} from "../../shared/telemetry/carrier.ts";
 import { destination, failSpan, startSend, traceWanted } from "../../shared/telemetry/spans.ts";
 
 export interface DispatchDeps {
@@ -39,15 +43,6 @@ export interface DispatchDeps {
   limits: SpecLimits;
   defaultQueue: string;
   now: () => number;
-}
-
-export function traceOf(msg: Msg): TraceContext {
-  const t: TraceContext = {};
-  const tp = msg.headers?.get("traceparent", Match.IgnoreCase);
-  const ts = msg.headers?.get("tracestate", Match.IgnoreCase);
-  if (tp) t.traceparent = tp;
-  if (ts) t.tracestate = ts;
-  return t;
 }
 
 /** BulkDispatchRequest with its jobs left unchecked: they are validated one by one. */
@@ -64,7 +59,7 @@ export class DispatchHandlers {
 
   single = async (msg: Msg): Promise<object> => {
     const req = decodeMessage(DispatchRequest, msg.data, "dispatch request");
-    const r = await this.dispatch(req.job, traceOf(msg), "job");
+    const r = await this.dispatch(req.job, fieldsFromHeaders(msg.headers), "job");
     if (!r.ok) return { v: 1, ok: false, error: r.error };
     return { v: 1, ok: true, dispatch_id: r.dispatch_id, duplicate: r.duplicate };
   };
@@ -72,7 +67,7 @@ export class DispatchHandlers {
   bulk = async (msg: Msg): Promise<object> => {
     // The envelope must be valid; each job is checked on its own, so one bad job fails only its own entry.
     const req = decodeMessage(BulkDispatchShape, msg.data, "bulk dispatch request");
-    const trace = traceOf(msg);
+    const trace = fieldsFromHeaders(msg.headers);
     const results = await Promise.all(
       req.jobs.map(async (job, i): Promise<BulkItemResult> => {
         const where = `jobs[${i}]`;
@@ -89,7 +84,7 @@ export class DispatchHandlers {
     return { v: 1, ok: true, results };
   };
 
-  async dispatch(job: JobRequest, caller: TraceContext, where: string): Promise<BulkItemResult> {
+  async dispatch(job: JobRequest, caller: TraceFields, where: string): Promise<BulkItemResult> {
     const dispatchId = job.dispatch_id ?? newId("dsp");
     const queue = job.queue ?? this.d.defaultQueue;
     const now = this.d.now();

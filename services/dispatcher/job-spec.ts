@@ -4,7 +4,7 @@
  * checked. Schema validation already rejected bad names, wrong types and negative durations.
  */
 import type { JobSpec } from "../../shared/core/types.ts";
-import { JetbusError, ValidationError } from "../../shared/errors.ts";
+import { JetbusError, ValidationError } from "../../shared/protocol/errors.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import type { JobRequest } from "../../shared/protocol/schemas.ts";
 

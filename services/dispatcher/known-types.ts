@@ -7,7 +7,7 @@
  * cached; an unknown one is looked up again each time, so it becomes known as soon as a worker registers it.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { JetbusError } from "../../shared/errors.ts";
+import { JetbusError } from "../../shared/protocol/errors.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 

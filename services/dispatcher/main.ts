@@ -10,7 +10,7 @@ import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
-import { KvStore } from "../../shared/nats/kv-store.ts";
+import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -50,7 +50,7 @@ export async function startDispatcher({
   );
   const limits = { maxPayloadBytes: config.maxPayloadBytes, uniqueMaxMs: t.uniqueMaxMs };
   const engine = new WorkflowEngine(
-    new KvStore(buckets.workflows),
+    new KvWorkflowStore(buckets.workflows),
     new NatsEffectSink(nc, sender, buckets.cancels, events),
     {
       republishHorizonMs: t.duplicateWindowMs / 2,

@@ -7,15 +7,15 @@
  */
 import type { JsMsg } from "@nats-io/jetstream";
 import { delay } from "@nats-io/transport-node";
-import { toErrorBody } from "../../shared/errors.ts";
+import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { JobSender } from "../../shared/nats/job-sender.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { JobEnvelope } from "../../shared/protocol/envelope.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
-import type { Logger } from "../../shared/service/logger.ts";
-import { deadLetterRaw } from "../../shared/worker/dead-letters.ts";
-import { traceFromMsg } from "../../shared/worker/delivery.ts";
+import type { Logger } from "../../shared/telemetry/logger.ts";
+import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
+import { fieldsFromHeaders } from "../../shared/telemetry/carrier.ts";
 
 /** The server redelivers a nak'd message after at most this long; longer waits are chained. */
 const MAX_PARK_MS = 3_600_000;
@@ -50,7 +50,7 @@ export class DelayForwarder {
     const ready = { ...env };
     delete ready.not_before;
     try {
-      await this.sender.send(ready, `${env.job_id}@d${m.seq}`, traceFromMsg(m));
+      await this.sender.send(ready, `${env.job_id}@d${m.seq}`, fieldsFromHeaders(m.headers));
       m.ack();
     } catch (err) {
       this.log.warn({ err: String(err), job_id: env.job_id }, "could not forward a due job; retrying");

@@ -25,10 +25,10 @@ import type {
   Transition,
   WorkflowState,
 } from "../../shared/core/types.ts";
-import { JetbusError, NotFoundError, toErrorBody, ValidationError } from "../../shared/errors.ts";
+import { JetbusError, NotFoundError, toErrorBody, ValidationError } from "../../shared/protocol/errors.ts";
 import { failWorkflow } from "../../shared/core/workflow.ts";
 import { newId } from "../../shared/ids.ts";
-import type { JobSender, TraceContext } from "../../shared/nats/job-sender.ts";
+import type { JobSender } from "../../shared/nats/job-sender.ts";
 import { publishFailure } from "../../shared/nats/publish-failure.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import {
@@ -41,11 +41,15 @@ import {
 import type { JobRequest } from "../../shared/protocol/schemas.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
-import { traceOf } from "./dispatch-handlers.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
-import { contextFromFields, fieldsOf } from "../../shared/telemetry/carrier.ts";
+import {
+  contextFromFields,
+  fieldsFromHeaders,
+  fieldsOf,
+  type TraceFields,
+} from "../../shared/telemetry/carrier.ts";
 import { failSpan, startSend } from "../../shared/telemetry/spans.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 
@@ -86,8 +90,13 @@ export class WorkflowHandlers {
     const callbacks = this.callbacks({ catch: req.catch, finally: req.finally }, queue);
     await this.d.types.assertKnown([...nodes, ...Object.values(callbacks)]);
     req.dispatch_id ??= newId("dsp"); // made here so the dispatch span carries it too
-    return this.traced("chain", req.chain_id, req.dispatch_id, queue, traceOf(msg), (trace) =>
-      this.createChain(req, queue, nodes, callbacks, trace),
+    return this.traced(
+      "chain",
+      req.chain_id,
+      req.dispatch_id,
+      queue,
+      fieldsFromHeaders(msg.headers),
+      (trace) => this.createChain(req, queue, nodes, callbacks, trace),
     );
   };
 
@@ -96,7 +105,7 @@ export class WorkflowHandlers {
     queue: string,
     nodes: JobSpec[],
     callbacks: CallbackSpecs,
-    trace: TraceContext,
+    trace: TraceFields,
   ): Promise<object> {
     const ref = { kind: "chain" as const, id: req.chain_id };
     const create = this.d.engine.apply(ref, (cur) =>
@@ -119,7 +128,7 @@ export class WorkflowHandlers {
     } catch (err) {
       const { error } = publishFailure(err);
       if (error.code !== ErrorCodes.QueueFull) throw err;
-      // As the seed does: a chain whose first node cannot be enqueued fails at once (catch and finally then
+      // As the Go `bus` package does: a chain whose first node cannot be enqueued fails at once (catch and finally then
       // run once there is room), and the caller hears why.
       await this.d.engine
         .apply(ref, (cur) => (cur ? failWorkflow(cur, toErrorBody(error), this.ctx()) : null))
@@ -138,8 +147,8 @@ export class WorkflowHandlers {
     id: string,
     dispatchId: string,
     queue: string,
-    caller: TraceContext,
-    fn: (trace: TraceContext) => Promise<T>,
+    caller: TraceFields,
+    fn: (trace: TraceFields) => Promise<T>,
   ): Promise<T> {
     const span = startSend(
       kind,
@@ -170,8 +179,13 @@ export class WorkflowHandlers {
     if (req.seal && members.length === 0) throw new ValidationError("a batch needs at least one job");
     await this.d.types.assertKnown([...members, ...Object.values(callbacks)]);
     req.dispatch_id ??= newId("dsp"); // made here so the dispatch span carries it too
-    return this.traced("batch", req.batch_id, req.dispatch_id, queue, traceOf(msg), (trace) =>
-      this.createBatch(req, queue, callbacks, members, trace),
+    return this.traced(
+      "batch",
+      req.batch_id,
+      req.dispatch_id,
+      queue,
+      fieldsFromHeaders(msg.headers),
+      (trace) => this.createBatch(req, queue, callbacks, members, trace),
     );
   };
 
@@ -180,7 +194,7 @@ export class WorkflowHandlers {
     queue: string,
     callbacks: CallbackSpecs,
     members: JobSpec[],
-    trace: TraceContext,
+    trace: TraceFields,
   ): Promise<object> {
     const ctx = this.ctx();
     const result = await this.d.engine.apply({ kind: "batch", id: req.batch_id }, (cur) => {
@@ -207,7 +221,7 @@ export class WorkflowHandlers {
 
   batchAppend = async (msg: Msg): Promise<object> => {
     const req = decodeMessage(BatchAppendRequest, msg.data, "batch append request");
-    const trace = traceOf(msg);
+    const trace = fieldsFromHeaders(msg.headers);
     const existing = await this.d.engine.read({ kind: "batch", id: req.batch_id });
     if (!existing) throw new NotFoundError(`batch ${req.batch_id}`);
     const members = this.specs(req.jobs, existing.queue, "jobs");
@@ -273,7 +287,7 @@ export class WorkflowHandlers {
     offset: number,
     members: JobSpec[],
     t: Transition<WorkflowState> | null,
-    trace: TraceContext,
+    trace: TraceFields,
   ): Promise<void> {
     if (members.length === 0 || (t as { skipPublish?: boolean } | null)?.skipPublish) return;
     const tc = { ...trace, ...(state.traceparent ? { traceparent: state.traceparent } : {}) };

@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { JetbusError } from "../../shared/errors.ts";
+import { JetbusError } from "../../shared/protocol/errors.ts";
 import type { Handler, Middleware } from "../../shared/worker/middleware.ts";
 import type { RegisterOptions } from "../../shared/worker/worker-host.ts";
 

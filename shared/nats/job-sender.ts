@@ -4,23 +4,12 @@
  * `jetbus.jobs.<queue>.<type>`, jobs with a future `not_before` on `jetbus.delayed.<queue>.<type>`), sets
  * `Nats-Msg-Id` and the W3C trace headers, and publishes with the fast publisher.
  */
-import { headers, type MsgHdrs } from "@nats-io/transport-node";
 import type { WorkItem } from "../core/types.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher, PubAck } from "./publisher.ts";
-
-export interface TraceContext {
-  traceparent?: string;
-  tracestate?: string;
-}
-
-export function traceHeaders(trace: TraceContext, h: MsgHdrs = headers()): MsgHdrs {
-  if (trace.traceparent) h.set("traceparent", trace.traceparent);
-  if (trace.tracestate) h.set("tracestate", trace.tracestate);
-  return h;
-}
+import { headersFromFields, type TraceFields } from "../telemetry/carrier.ts";
 
 export function envelopeFromItem(item: WorkItem, now: number): JobEnvelope {
   const env: JobEnvelope = {
@@ -63,8 +52,8 @@ export class JobSender {
   ) {}
 
   /** Publishes an envelope; `msgId` makes a repeat of the same send a no-op inside the dedupe window. */
-  send(env: JobEnvelope, msgId: string, trace: TraceContext = {}): Promise<PubAck> {
-    const h = traceHeaders(trace);
+  send(env: JobEnvelope, msgId: string, trace: TraceFields = {}): Promise<PubAck> {
+    const h = headersFromFields(trace);
     return this.publisher.publish(subjectFor(env, this.now()), encodeMessage(env), { msgId, headers: h });
   }
 

@@ -3,7 +3,7 @@
  * What a failed publish means to a jetbus caller: a typed JetbusError, and whether anything may have been
  * stored (a timed-out publish is ambiguous; a rejected one is not).
  */
-import { JetbusError } from "../errors.ts";
+import { JetbusError } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { JetStreamPublishError, NoStreamError, PublishErrorCodes, PublishTimeoutError } from "./publisher.ts";
 

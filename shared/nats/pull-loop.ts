@@ -8,7 +8,7 @@
  */
 import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { delay } from "@nats-io/transport-node";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 export interface PullLoopOptions {
   js: JetStreamClient;

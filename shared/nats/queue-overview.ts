@@ -1,7 +1,8 @@
 /**
  * @module
  * What is waiting where, and who serves it: per (queue, type), jobs stored ready and delayed, the consumer's
- * pending and in-flight counts (num_pending + num_ack_pending is the true depth, NATS-NOTES §10) and the live
+ * pending and in-flight counts (num_pending + num_ack_pending is the true depth: a
+ * restarted replica can keep acked work-queue messages, so the stream's own count overstates it) and the live
  * workers serving it. Used by `jetbus queues` and by the coordinator's metrics.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";

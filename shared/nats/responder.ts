@@ -4,9 +4,9 @@
  * ones behind it), every failure becomes a typed error reply, and nothing a client sends can crash the process.
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { toErrorBody } from "../errors.ts";
+import { toErrorBody } from "../protocol/errors.ts";
 import { encodeMessage } from "../protocol/validate.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 export type RequestHandler = (msg: Msg) => Promise<object>;
 

@@ -1,7 +1,8 @@
 /**
  * @module
  * The JetStream layout as configuration: streams, buckets, consumers. Durations are milliseconds here and
- * become nanoseconds only when handed to the server (NATS-NOTES §0).
+ * become nanoseconds only when handed to the server (`nanos()`), which reads every stream and consumer
+ * duration in nanoseconds.
  */
 import {
   AckPolicy,

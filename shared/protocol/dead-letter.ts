@@ -4,7 +4,7 @@
  * the last error and the attempts used. Messages that could not be decoded keep their raw text instead.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, ErrorBody } from "./common.ts";
+import { EpochMillis, ErrorBody } from "./fields.ts";
 import { JobEnvelope } from "./envelope.ts";
 
 export const DeadLetterReason = Type.Union([

@@ -4,7 +4,8 @@
  * `jetbus.delayed.<queue>.<type>`). A worker in any language reads it, runs the job and reports an outcome.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, ErrorBody, Id, JobOptionsWire, JobType, QueueName } from "./common.ts";
+import { EpochMillis, ErrorBody, Id, JobType, QueueName } from "./fields.ts";
+import { JobOptionsWire } from "./job-request.ts";
 import { CallbackKind, WorkflowView } from "./workflow-view.ts";
 
 export const CallbackInfo = Type.Object({

@@ -5,7 +5,7 @@
  * and are emitted once per fact.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, ErrorBody, TraceFields } from "./common.ts";
+import { EpochMillis, ErrorBody, TraceFields } from "./fields.ts";
 
 export const EVENT_KINDS = [
   "dispatch_started",

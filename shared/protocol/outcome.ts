@@ -5,7 +5,7 @@
  * idempotent per job, so a redelivered or duplicated entry never counts twice.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, ErrorBody, Id, JobType, QueueName, TraceFields } from "./common.ts";
+import { EpochMillis, ErrorBody, Id, JobType, QueueName, TraceFields } from "./fields.ts";
 import { CallbackKind } from "./workflow-view.ts";
 
 export const OutcomeStatus = Type.Union([

@@ -4,7 +4,8 @@
  * `{ v: 1, ok: true, ... }` or `{ v: 1, ok: false, error: { code, message, retryable } }`.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { ErrorBody, Id, JobRequest, QueueName } from "./common.ts";
+import { ErrorBody, Id, QueueName } from "./fields.ts";
+import { JobRequest } from "./job-request.ts";
 
 const V = Type.Literal(1, { errorMessage: "must be 1 (protocol version)" });
 

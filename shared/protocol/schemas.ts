@@ -3,7 +3,8 @@
  * The protocol's schemas by name: the source of the generated JSON Schemas in `shared/protocol/schema/`
  * (`npm run schemas`) and of the runtime validators. Types are re-exported by name.
  */
-import { ErrorBody, JobOptionsWire, JobRequest } from "./common.ts";
+import { ErrorBody } from "./fields.ts";
+import { JobOptionsWire, JobRequest } from "./job-request.ts";
 import { DeadLetter } from "./dead-letter.ts";
 import { JobEnvelope } from "./envelope.ts";
 import { EventMessage } from "./event.ts";
@@ -47,7 +48,8 @@ export const SCHEMAS = {
   "workflow-view": WorkflowView,
 } as const;
 
-export type { ErrorBody, JobOptionsWire, JobRequest } from "./common.ts";
+export type { ErrorBody } from "./fields.ts";
+export type { JobOptionsWire, JobRequest } from "./job-request.ts";
 export type { DeadLetter, DeadLetterReason } from "./dead-letter.ts";
 export type { CallbackInfo, JobEnvelope } from "./envelope.ts";
 export type { BusEventWire, EventKind, EventMessage } from "./event.ts";

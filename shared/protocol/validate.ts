@@ -5,7 +5,7 @@
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { JetbusError, ValidationError } from "../errors.ts";
+import { JetbusError, ValidationError } from "./errors.ts";
 import { ErrorCodes } from "./error-codes.ts";
 import { PROTOCOL_VERSION } from "./subjects.ts";
 

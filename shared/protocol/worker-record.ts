@@ -4,7 +4,7 @@
  * jobs and no live worker show up in `jetbus queues`, in metrics and in the coordinator's reconciler.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, JobType, QueueName } from "./common.ts";
+import { EpochMillis, JobType, QueueName } from "./fields.ts";
 
 export const WorkerRecord = Type.Object({
   v: Type.Literal(1),

@@ -3,7 +3,7 @@
  * The public state of a chain or batch as callbacks (and other languages) see it.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { EpochMillis, ErrorBody, Id, QueueName } from "./common.ts";
+import { EpochMillis, ErrorBody, Id, QueueName } from "./fields.ts";
 
 export const CallbackKind = Type.Union([
   Type.Literal("then"),

@@ -4,7 +4,7 @@
  * function (which is what `await builder` passes) it throws "did you forget .dispatch()?", so a forgotten
  * `.dispatch()` fails loudly instead of hanging.
  */
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../protocol/errors.ts";
 import { assertJob, type Job } from "./job.ts";
 
 export interface ChainSpec {

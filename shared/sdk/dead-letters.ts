@@ -5,7 +5,7 @@
  * dead letter.
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { fromErrorBody, NotFoundError, ValidationError } from "../errors.ts";
+import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter, JobEnvelope } from "../protocol/schemas.ts";
 import { parseJson } from "../protocol/validate.ts";

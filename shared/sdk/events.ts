@@ -5,12 +5,12 @@
  * other observers (`multiObserver`).
  */
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
-import { fromErrorBody } from "../errors.ts";
+import { fromErrorBody } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
 import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
 import { parseJson } from "../protocol/validate.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { RecentSet } from "../workflow/recent-set.ts";
 import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
 

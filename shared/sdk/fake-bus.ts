@@ -1,11 +1,11 @@
 /**
  * @module
- * `createFakeBus()`: the seed's Fake. It implements `Bus`, records what would have been dispatched (jobs,
+ * `createFakeBus()`: the Go `bus` package's `Fake`. It implements `Bus`, records what would have been dispatched (jobs,
  * chains, batches — only dispatches that were actually made) and runs nothing. Assertions throw node's
  * `AssertionError` showing what was recorded, so any test runner reports them.
  */
 import { AssertionError } from "node:assert";
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError } from "../protocol/errors.ts";
 import { BatchBuilder, ChainBuilder, type BatchSpec, type ChainSpec } from "./builders.ts";
 import type { Job, JobOptions } from "./job.ts";
 import type {
@@ -16,7 +16,7 @@ import type {
   Subscription,
   WaitOutcome,
 } from "./types.ts";
-import type { BatchInfo, ChainInfo } from "./workflow-info.ts";
+import type { BatchInfo, ChainInfo } from "../protocol/workflow-info.ts";
 
 export interface RecordedDispatch {
   dispatchId: string;
@@ -236,7 +236,7 @@ export class FakeBus implements Bus {
   }
 }
 
-/** A Bus that records and runs nothing, with the seed's assertions. */
+/** A Bus that records and runs nothing, with the Go `bus` package's assertions. */
 export function createFakeBus(): FakeBus {
   return new FakeBus();
 }

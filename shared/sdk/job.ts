@@ -4,7 +4,7 @@
  * `job("monitor:poll", { url }).onQueue("critical").delay(2_000).timeout(15_000).retry(3).backoff(500)`.
  * Every setter returns a new Job; durations are milliseconds.
  */
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../protocol/errors.ts";
 import type { JobOptionsWire, JobRequest } from "../protocol/schemas.ts";
 
 export interface JobOptions {

@@ -7,11 +7,11 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { workflowView } from "../core/views.ts";
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError } from "../protocol/errors.ts";
 import { newId } from "../ids.ts";
 import { connectNats } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
-import { KvStore } from "../nats/kv-store.ts";
+import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
@@ -19,8 +19,8 @@ import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
 import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { BulkDispatchOk, DispatchOk } from "../protocol/schemas.ts";
-import { fromErrorBody } from "../errors.ts";
-import { createLogger, type Logger } from "../service/logger.ts";
+import { fromErrorBody } from "../protocol/errors.ts";
+import { createLogger, type Logger } from "../telemetry/logger.ts";
 import type { JobContext } from "../worker/context.ts";
 import type { Middleware } from "../worker/middleware.ts";
 import { WorkerHost, type RegisterOptions } from "../worker/worker-host.ts";
@@ -43,7 +43,7 @@ import type {
 } from "./types.ts";
 import { waitForOutcome } from "./waiter.ts";
 import { sendBatch, sendChain, chunk } from "./workflow-dispatch.ts";
-import { batchInfo, chainInfo, type BatchInfo, type ChainInfo } from "./workflow-info.ts";
+import { batchInfo, chainInfo, type BatchInfo, type ChainInfo } from "../protocol/workflow-info.ts";
 
 export interface BusOptions {
   /** NATS servers: "host:port", a comma list or an array @defaultValue "127.0.0.1:4222" */
@@ -100,7 +100,7 @@ export class NatsBus implements Bus {
   private readonly sender: JobSender;
   private readonly worker: WorkerHost;
   private readonly subscriptions = new Set<Subscription>();
-  private readonly store: KvStore;
+  private readonly store: KvWorkflowStore;
 
   constructor(
     readonly nc: NatsConnection,
@@ -114,7 +114,7 @@ export class NatsBus implements Bus {
     this.requester = new Requester(nc, opts.requestTimeoutMs ?? 10_000);
     this.publisher = new JetStreamPublisher(nc);
     this.sender = new JobSender(this.publisher);
-    this.store = new KvStore(buckets.workflows);
+    this.store = new KvWorkflowStore(buckets.workflows);
     this.worker = new WorkerHost({
       nc,
       js: jetstream(nc),

@@ -3,22 +3,20 @@
  * Request/reply to the dispatcher: W3C trace context injected into headers, a clear UNAVAILABLE error when no
  * dispatcher answers, and retries on time-out. Retrying is safe because every request carries client-made ids.
  */
-import { context, propagation } from "@opentelemetry/api";
+import { context } from "@opentelemetry/api";
 import {
-  headers,
   RequestError,
   TimeoutError as NatsTimeoutError,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
 } from "@nats-io/transport-node";
-import { fromErrorBody, JetbusError } from "../errors.ts";
+import { fromErrorBody, JetbusError } from "../protocol/errors.ts";
 import { onReconnect } from "../nats/reconnects.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import type { ErrorReply } from "../protocol/schemas.ts";
 import { encodeMessage, parseJson } from "../protocol/validate.ts";
-
-const setter = { set: (h: MsgHdrs, k: string, v: string) => h.set(k, v) };
+import { injectHeaders } from "../telemetry/carrier.ts";
 
 export class Requester {
   constructor(
@@ -40,8 +38,7 @@ export class Requester {
   /** Sends `body`, returns the ok reply, throws the reply's typed error. */
   async request<T extends { ok: true }>(subject: string, body: unknown): Promise<T> {
     const data = encodeMessage(body);
-    const h = headers();
-    propagation.inject(context.active(), h, setter);
+    const h = injectHeaders(context.active());
     for (let attempt = 1; ; attempt++) {
       try {
         const msg = await this.requestOrReconnect(subject, data, h);

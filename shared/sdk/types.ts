@@ -3,14 +3,14 @@
  * The public contracts of the SDK: the `Bus` (implemented over NATS by `connectBus` and in memory by
  * `createFakeBus`), dispatch results, wait outcomes, events and dead letters.
  */
-import type { JetbusError } from "../errors.ts";
+import type { JetbusError } from "../protocol/errors.ts";
 import type { EventKind } from "../protocol/schemas.ts";
 import type { JobContext } from "../worker/context.ts";
 import type { Handler, Middleware } from "../worker/middleware.ts";
 import type { RegisterOptions } from "../worker/worker-host.ts";
 import type { BatchBuilder, ChainBuilder } from "./builders.ts";
 import type { Job } from "./job.ts";
-import type { BatchInfo, ChainInfo } from "./workflow-info.ts";
+import type { BatchInfo, ChainInfo } from "../protocol/workflow-info.ts";
 
 export interface DispatchResult {
   dispatchId: string;

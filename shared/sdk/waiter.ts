@@ -5,7 +5,7 @@
  * are kept in `jetbus-results` for JETBUS_RESULT_TTL_MS; chains and batches until pruned.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { fromErrorBody, TimeoutError } from "../errors.ts";
+import { fromErrorBody, TimeoutError } from "../protocol/errors.ts";
 import { keys } from "../protocol/names.ts";
 import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -15,7 +15,7 @@ import { onReconnect } from "../nats/reconnects.ts";
 import { workflowView, isTerminal } from "../core/views.ts";
 import type { StoredWorkflow } from "../workflow/store.ts";
 import type { WaitOutcome } from "./types.ts";
-import { workflowInfo } from "./workflow-info.ts";
+import { workflowInfo } from "../protocol/workflow-info.ts";
 
 function fromRecord(r: ResultRecord): WaitOutcome {
   return r.status === "succeeded"

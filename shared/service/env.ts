@@ -3,7 +3,7 @@
  * Reading configuration from an env record, collecting every problem instead of stopping at the first, so
  * `loadConfig(env)` can report all bad keys at once. Pure: the env record is passed in.
  */
-import { JetbusError } from "../errors.ts";
+import { JetbusError } from "../protocol/errors.ts";
 
 export type Env = Record<string, string | undefined>;
 

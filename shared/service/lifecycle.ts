@@ -9,7 +9,7 @@ import { connectNats } from "../nats/connection.ts";
 import type { CommonConfig } from "./common-config.ts";
 import { startHttp } from "./http.ts";
 import { startTelemetry } from "../telemetry/sdk.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { createLogger, type Logger } from "../telemetry/logger.ts";
 
 export interface RunningService {
   /** stop taking new work, then finish or release in-flight work */

@@ -60,6 +60,16 @@ export function fieldsFromContext(ctx: Context): TraceFields {
   return f;
 }
 
+/** The `traceparent`/`tracestate` pair a message carried in its headers, unchanged (any case). */
+export function fieldsFromHeaders(h: MsgHdrs | undefined): TraceFields {
+  const f: TraceFields = {};
+  const tp = h?.get("traceparent", Match.IgnoreCase);
+  const ts = h?.get("tracestate", Match.IgnoreCase);
+  if (tp) f.traceparent = tp;
+  if (ts) f.tracestate = ts;
+  return f;
+}
+
 export function headersFromFields(f: TraceFields, h: MsgHdrs = natsHeaders()): MsgHdrs {
   if (f.traceparent) h.set("traceparent", f.traceparent);
   if (f.tracestate) h.set("tracestate", f.tracestate);

@@ -6,7 +6,7 @@
  */
 import { KvWatchInclude, type KV } from "@nats-io/kv";
 import { listKeys } from "../nats/kv.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 export class CancelWatcher {
   private readonly cancelled = new Set<string>();

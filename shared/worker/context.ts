@@ -1,15 +1,15 @@
 /**
  * @module
- * The job context a handler receives (the seed's `Context`): ids, the 0-based attempt, the payload, an abort
+ * The job context a handler receives (the Go `bus` package's `Context`, whose API jetbus follows): ids, the 0-based attempt, the payload, an abort
  * signal for the per-attempt timeout, and for callback jobs the workflow state (and, for `catch`, the error).
  * Everything a handler may not use (payload bytes, logger, workflow view) is built on first use: it sits on
  * the path of every job.
  */
 import type { KV } from "@nats-io/kv";
-import { fromErrorBody, ValidationError, type JetbusError } from "../errors.ts";
+import { fromErrorBody, ValidationError, type JetbusError } from "../protocol/errors.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
-import { workflowInfo, type WorkflowInfo } from "../sdk/workflow-info.ts";
-import type { Logger } from "../service/logger.ts";
+import { workflowInfo, type WorkflowInfo } from "../protocol/workflow-info.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 /** Internal: what KV-backed middleware reaches through the context (not part of the public API). */
 export const RUNTIME = Symbol("jetbus.runtime");

@@ -12,8 +12,8 @@
  */
 import type { JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { Match, type NatsConnection } from "@nats-io/transport-node";
-import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../errors.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { jobConsumerName, keys } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
@@ -21,19 +21,25 @@ import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
-import type { JobSender, TraceContext } from "../nats/job-sender.ts";
+import type { JobSender } from "../nats/job-sender.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { jobMetrics, metrics } from "../telemetry/metrics.ts";
 import type { CancelWatcher } from "./cancel-watcher.ts";
 import { JobContext, type JobRuntime } from "./context.ts";
-import { deadLetter, deadLetterRaw } from "./dead-letters.ts";
+import { deadLetter, deadLetterRaw } from "../nats/dead-letter-writer.ts";
 import type { Handler, Middleware } from "./middleware.ts";
 import type { OutcomeReporter } from "./outcome-reporter.ts";
 import { runAttempt } from "./run-attempt.ts";
 import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
-import { contextFromFields, fieldsOf, traceIds } from "../telemetry/carrier.ts";
+import {
+  contextFromFields,
+  fieldsFromHeaders,
+  fieldsOf,
+  traceIds,
+  type TraceFields,
+} from "../telemetry/carrier.ts";
 import { destination, failSpan, startProcess, traceWanted } from "../telemetry/spans.ts";
 
 export interface Registration {
@@ -60,15 +66,6 @@ export interface DeliveryDeps {
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
   results?: KV;
-}
-
-export function traceFromMsg(m: JsMsg): TraceContext {
-  const t: TraceContext = {};
-  const tp = m.headers?.get("traceparent", Match.IgnoreCase);
-  const ts = m.headers?.get("tracestate", Match.IgnoreCase);
-  if (tp) t.traceparent = tp;
-  if (ts) t.tracestate = ts;
-  return t;
 }
 
 function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
@@ -105,7 +102,7 @@ export class DeliveryProcessor {
       return;
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
-    const sendTrace = traceFromMsg(m);
+    const sendTrace = fieldsFromHeaders(m.headers);
     if (!traceWanted(sendTrace.traceparent)) return this.deliver(m, env, attempt, null, sendTrace);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
@@ -134,7 +131,7 @@ export class DeliveryProcessor {
     env: JobEnvelope,
     attempt: number,
     span: Span | null,
-    sendTrace: TraceContext,
+    sendTrace: TraceFields,
   ): Promise<void> {
     const jm = jobMetrics(env.queue, env.type);
     // Built only if something is logged. With a recording span the logger's mixin adds its ids; without
@@ -263,7 +260,7 @@ export class DeliveryProcessor {
   }
 
   /** Puts the job back for `afterMs` without using an attempt: a new message, then ack this one. */
-  async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceContext): Promise<void> {
+  async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
     const next: JobEnvelope = { ...env };
     if (afterMs > 0) next.not_before = Date.now() + afterMs;
     else delete next.not_before;
@@ -293,7 +290,7 @@ export class DeliveryProcessor {
 
   private async report(
     m: JsMsg,
-    b: { env: JobEnvelope; attempt: number; trace: TraceContext; started: number },
+    b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number },
     status: OutcomeEntry["status"],
     extra: { result?: unknown; error?: ErrorBody } = {},
   ): Promise<void> {

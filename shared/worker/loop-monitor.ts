@@ -4,7 +4,7 @@
  * heartbeats stop, so the job will be redelivered elsewhere. Logging it says why.
  */
 import { metrics } from "../telemetry/metrics.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 export function monitorEventLoop(log: Logger, thresholdMs = 1_000, intervalMs = 200): () => void {
   let last = performance.now();

@@ -5,7 +5,7 @@
  * and is counted (`jetbus_worker_abandoned_handlers`). A handler that blocks the event loop cannot be stopped
  * in-process: the loop monitor detects it, and the server redelivers the job when heartbeats stop.
  */
-import { TimeoutError } from "../errors.ts";
+import { TimeoutError } from "../protocol/errors.ts";
 import { metrics } from "../telemetry/metrics.ts";
 
 export type AttemptResult = { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };

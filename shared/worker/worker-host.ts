@@ -7,9 +7,9 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../protocol/errors.ts";
 import { newId } from "../ids.ts";
-import { JOB_TYPE_PATTERN, QUEUE_PATTERN } from "../protocol/common.ts";
+import { JOB_TYPE_PATTERN, QUEUE_PATTERN } from "../protocol/fields.ts";
 import { jobConsumerName, STREAMS } from "../protocol/names.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -20,14 +20,15 @@ import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import { jobConsumerConfig, type TopologyConfig } from "../nats/topology.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { CancelWatcher } from "./cancel-watcher.ts";
-import { DeliveryProcessor, traceFromMsg, type Registration } from "./delivery.ts";
+import { fieldsFromHeaders } from "../telemetry/carrier.ts";
+import { DeliveryProcessor, type Registration } from "./delivery.ts";
 import { monitorEventLoop } from "./loop-monitor.ts";
 import { compose, type Handler, type Middleware } from "./middleware.ts";
 import type { JobContext } from "./context.ts";
 import { OutcomeReporter } from "./outcome-reporter.ts";
-import { WorkerRegistry } from "./registry.ts";
+import { RegistryHeartbeat } from "./registry-heartbeat.ts";
 
 export interface RegisterOptions {
   /** handlers of this type running at once in this process */
@@ -65,7 +66,7 @@ export class WorkerHost {
   private readonly settled = new Set<number>();
   private started = false;
   private cancels: CancelWatcher | null = null;
-  private registry: WorkerRegistry | null = null;
+  private registry: RegistryHeartbeat | null = null;
   private reporter: OutcomeReporter | null = null;
   private processor: DeliveryProcessor | null = null;
   private stopLoopMonitor: (() => void) | null = null;
@@ -160,7 +161,7 @@ export class WorkerHost {
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);
-    this.registry = new WorkerRegistry(
+    this.registry = new RegistryHeartbeat(
       this.o.buckets.workers,
       this.workerId,
       this.o.heartbeatMs ?? 5_000,
@@ -280,7 +281,7 @@ export class WorkerHost {
             return;
           }
           const attempt = value.attempt + Math.max(0, m.info.deliveryCount - 1);
-          await this.processor!.release(m, { ...value, attempt }, 0, traceFromMsg(m));
+          await this.processor!.release(m, { ...value, attempt }, 0, fieldsFromHeaders(m.headers));
         } catch (err) {
           this.o.log.warn(
             { err: String(err) },

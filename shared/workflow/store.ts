@@ -1,11 +1,11 @@
 /**
  * @module
- * The workflow store port (the seed's `Store`, reshaped): one record per workflow holding its state and its
+ * The workflow store port (the Go `bus` package's `Store`, reshaped): one record per workflow holding its state and its
  * outbox, read with a revision and written only against that revision. The coordinator applies a whole group
- * of outcomes to a workflow in one such write. `KvStore` (JetStream KV) and `MemoryStore` implement it and
+ * of outcomes to a workflow in one such write. `KvWorkflowStore` (JetStream KV) and `MemoryStore` implement it and
  * pass one contract suite.
  */
-import { JetbusError } from "../errors.ts";
+import { JetbusError } from "../protocol/errors.ts";
 import type { Effect, WorkflowState } from "../core/types.ts";
 
 export type WorkflowKind = "chain" | "batch";

@@ -2,7 +2,7 @@
  * @module
  * Batch outcome transitions of the pure core: completion, allowFailures in every order, fail-fast cancel,
  * duplicates and contradictions, unknown members. `BatchRun` checks `pending + processed == total` (and the
- * other invariants) after every transition. Ports the seed's batch store-contract tests (§3, §9, §11).
+ * other invariants) after every transition. Ports the Go `bus` package's batch store-contract tests.
  */
 import assert from "node:assert/strict";
 import { applyBatchOutcomes, batchView, type MemberOutcome } from "../../shared/core/index.ts";
@@ -41,7 +41,7 @@ describe("batch: creation", () => {
 });
 
 describe("batch: all members succeed", () => {
-  it("completes with batch_completed, then + finally once each (seed TestBatchTracksCompletion)", () => {
+  it("completes with batch_completed, then + finally once each (bus TestBatchTracksCompletion)", () => {
     const run = new BatchRun({ members: 3 });
     run.ok(0);
     run.ok(2);
@@ -74,7 +74,7 @@ describe("batch: all members succeed", () => {
     assert.deepEqual(callbackKinds(t.effects), ["progress", "then", "finally"]);
   });
 
-  it("a member that succeeds after unreported retries counts as one success (seed TestPublicBatchWaitsForTerminalAttempt)", () => {
+  it("a member that succeeds after unreported retries counts as one success (bus TestPublicBatchWaitsForTerminalAttempt)", () => {
     const run = new BatchRun({ members: 1 });
     run.ok(0);
     assert.deepEqual([run.view.failed, run.view.processed, run.view.completed], [0, 1, true]);
@@ -98,7 +98,7 @@ const ORDERS = permutations([0, 1, 2]);
 const outcome = (batchId: string, status: Status, i: number): MemberOutcome =>
   status === "failed" ? memberFail(batchId, i) : memberOk(batchId, i);
 
-describe("batch: allowFailures, every order (seed TestAllowFailuresBatchCompletesIndependentOfFailureOrder)", () => {
+describe("batch: allowFailures, every order (bus TestAllowFailuresBatchCompletesIndependentOfFailureOrder)", () => {
   for (const statuses of ASSIGNMENTS) {
     for (const order of ORDERS) {
       it(`${statuses.map((s) => s[0]).join("")} in order ${order.join("")}, one outcome per group`, () => {
@@ -155,7 +155,7 @@ describe("batch: allowFailures, every order (seed TestAllowFailuresBatchComplete
     });
   }
 
-  it("seed BatchAllowFailuresContinues: fail, success, success → done, failed 1, processed 3, pending 0", () => {
+  it("bus BatchAllowFailuresContinues: fail, success, success → done, failed 1, processed 3, pending 0", () => {
     const run = new BatchRun({ members: 3, allowFailures: true });
     run.fail(0);
     assert.equal(run.state.completed, false);
@@ -193,7 +193,7 @@ describe("batch: a failure without allowFailures cancels", () => {
     assert.deepEqual(v.failure, boom);
   });
 
-  it("seed BatchTerminalBehavior / TestBatchFailFastEmitsCancelled: one failing member of one", () => {
+  it("bus BatchTerminalBehavior / TestBatchFailFastEmitsCancelled: one failing member of one", () => {
     const run = new BatchRun({ members: 1 });
     run.fail(0);
     assert.deepEqual([run.view.completed, run.view.cancelled, run.view.failed], [true, true, 1]);
@@ -269,7 +269,7 @@ describe("batch: a failure without allowFailures cancels", () => {
 });
 
 describe("batch: duplicates never count twice", () => {
-  it("the same outcome twice in one group (seed BatchDuplicateTerminalUpdateDoesNotDoubleCount)", () => {
+  it("the same outcome twice in one group (bus BatchDuplicateTerminalUpdateDoesNotDoubleCount)", () => {
     const run = new BatchRun({ members: 3 });
     const t = run.ok(0, 0);
     assert.equal(t.duplicates, 1);
@@ -286,7 +286,7 @@ describe("batch: duplicates never count twice", () => {
     assert.equal(run.view.processed, 1);
   });
 
-  it("a success after a failure of the same member is ignored (seed DuplicateSuccessCannotBecomeFailure)", () => {
+  it("a success after a failure of the same member is ignored (bus DuplicateSuccessCannotBecomeFailure)", () => {
     for (const allowFailures of [true, false]) {
       const run = new BatchRun({ members: 2, allowFailures });
       run.fail(0);
@@ -333,7 +333,7 @@ describe("batch: duplicates never count twice", () => {
   });
 });
 
-describe("batch: unknown members are rejected (seed BatchStartRejectsUnknownMember)", () => {
+describe("batch: unknown members are rejected (bus BatchStartRejectsUnknownMember)", () => {
   const cases: [string, number][] = [
     ["negative", -1],
     ["fraction", 1.5],

@@ -3,7 +3,7 @@
  * Chain transitions of the pure core: node n+1 only after node n succeeded, terminal failures only, first cause
  * wins, catch then finally once, duplicates and contradictions ignored, stale/future/unknown nodes rejected
  * (those last two in `chain-duplicates.test.ts`).
- * Ports the seed's chain store-contract and retry-contract tests (§2, §9, §11 of the semantics reference).
+ * Ports the Go `bus` package's chain store-contract and retry-contract tests.
  */
 import assert from "node:assert/strict";
 import { createChain, nodeJobId } from "../../shared/core/index.ts";
@@ -75,7 +75,7 @@ describe("chain: creation", () => {
 });
 
 describe("chain: advancing", () => {
-  it("publishes node n+1 only after node n succeeded, then completes with finally (seed ChainAdvanceIdempotent)", () => {
+  it("publishes node n+1 only after node n succeeded, then completes with finally (bus ChainAdvanceIdempotent)", () => {
     const run = new ChainRun(["a", "b", "c"]);
     const t0 = run.ok(0);
     assert.equal(t0.changed, true);
@@ -111,7 +111,7 @@ describe("chain: advancing", () => {
     );
   });
 
-  it("a success after unreported retries completes the chain (seed TestPublicChainWaitsForTerminalAttempt)", () => {
+  it("a success after unreported retries completes the chain (bus TestPublicChainWaitsForTerminalAttempt)", () => {
     // Attempt 0 failed but was not terminal: the worker never reports it. Attempt 1 succeeds.
     const run = new ChainRun(["only"]);
     run.ok(0);
@@ -183,7 +183,7 @@ describe("chain: failure", () => {
     assert.equal(run.state.claims.catch!.jobId, "c1_catch");
   });
 
-  it("later nodes never run after a failure (seed TestChainStopsOnFailureAndRunsCallbacksOnce)", () => {
+  it("later nodes never run after a failure (bus TestChainStopsOnFailureAndRunsCallbacksOnce)", () => {
     const run = new ChainRun(["poll", "downsample", "alert"]);
     run.ok(0);
     run.fail(1);
@@ -199,7 +199,7 @@ describe("chain: failure", () => {
     assert.deepEqual(t.events, { chain_started: 1, chain_advanced: 1, chain_failed: 1 });
   });
 
-  it("downstream failure leaves the predecessor alone (seed TestPublicChainDownstreamFailureDoesNotRetryPredecessor)", () => {
+  it("downstream failure leaves the predecessor alone (bus TestPublicChainDownstreamFailureDoesNotRetryPredecessor)", () => {
     const run = new ChainRun(["up", "down"]);
     run.ok(0);
     run.fail(1);
@@ -230,7 +230,7 @@ describe("chain: failure", () => {
     assert.deepEqual(run.state.failure, first);
   });
 
-  it("a completed chain rejects a late failure (seed CompletedChainRejectsLateFailure)", () => {
+  it("a completed chain rejects a late failure (bus CompletedChainRejectsLateFailure)", () => {
     const run = new ChainRun(["a", "b"]);
     run.ok(0);
     run.ok(1);
@@ -248,7 +248,7 @@ describe("chain: failure", () => {
     assert.equal(run.tally().events.chain_failed, undefined);
   });
 
-  it("a success cannot complete a failed chain (seed TestSuccessfulDuplicateCannotCompleteFailedChain)", () => {
+  it("a success cannot complete a failed chain (bus TestSuccessfulDuplicateCannotCompleteFailedChain)", () => {
     const run = new ChainRun(["a"]);
     run.fail(0);
     const t = run.ok(0);
@@ -259,7 +259,7 @@ describe("chain: failure", () => {
     assert.equal(run.tally().events.chain_completed, undefined);
   });
 
-  it("a failure cannot replace a node that succeeded (seed TestFailedDuplicateCannotReplaceSuccessfulChainNode)", () => {
+  it("a failure cannot replace a node that succeeded (bus TestFailedDuplicateCannotReplaceSuccessfulChainNode)", () => {
     const run = new ChainRun(["a", "b"]);
     run.ok(0);
     const t = run.fail(0);

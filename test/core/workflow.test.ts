@@ -243,7 +243,7 @@ describe("views", () => {
     assert.deepEqual(workflowView(run.state), batchView(run.state));
   });
 
-  it("isTerminal and isPrunable (seed TestMemoryStorePruneRemovesTerminalRecordsOnly)", () => {
+  it("isTerminal and isPrunable (bus TestMemoryStorePruneRemovesTerminalRecordsOnly)", () => {
     const running = new ChainRun(["a"]).state;
     const completed = (() => {
       const r = new ChainRun(["a"]);

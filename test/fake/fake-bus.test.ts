@@ -1,6 +1,6 @@
 /**
  * @module
- * `createFakeBus()`, the seed's Fake: every assertion passes when it should and, when it should not, throws
+ * `createFakeBus()`, the Go `bus` package's Fake: every assertion passes when it should and, when it should not, throws
  * node's `AssertionError` with a message showing what was recorded. Builders record only at `dispatch()`;
  * `reset()` forgets everything; `findBatch` / `findChain` are not found; nothing runs.
  */

@@ -20,9 +20,9 @@ export interface CliRun {
   kill(): void;
 }
 
-export function startCli(args: string[], natsUrl: string): CliRun {
+export function startCli(args: string[], natsUrl: string, env: NodeJS.ProcessEnv = {}): CliRun {
   const proc = spawn(process.execPath, [resolve(root, "bin/jetbus.mjs"), ...args], {
-    env: { ...process.env, NATS_URL: natsUrl, LOG_LEVEL: "warn" },
+    env: { ...process.env, LOG_LEVEL: "warn", ...env, NATS_URL: natsUrl },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out = { stdout: [] as string[], stderr: [] as string[] };
@@ -54,11 +54,24 @@ export function startCli(args: string[], natsUrl: string): CliRun {
   };
 }
 
+/** Runs `jetbus <args>` to its end; `code` is -1 when it had to be killed after `timeoutMs`. */
 export async function runCli(
   args: string[],
   natsUrl: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = startCli(args, natsUrl);
-  const code = await run.exited;
-  return { code, stdout: run.stdout.join("\n"), stderr: run.stderr.join("\n") };
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  const run = startCli(args, natsUrl, opts.env);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    run.kill();
+  }, opts.timeoutMs ?? 20_000);
+  const code = await run.exited.finally(() => clearTimeout(timer));
+  return {
+    code: killed ? -1 : code,
+    stdout: run.stdout.join("\n"),
+    stderr: run.stderr.join("\n"),
+    ms: Date.now() - t0,
+  };
 }

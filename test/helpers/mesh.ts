@@ -10,7 +10,7 @@ import { loadConfig as dispatcherConfig } from "../../services/dispatcher/config
 import { startDispatcher } from "../../services/dispatcher/main.ts";
 import { connectBus, type BusOptions } from "../../shared/sdk/nats-bus.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
-import { createLogger } from "../../shared/service/logger.ts";
+import { createLogger } from "../../shared/telemetry/logger.ts";
 import type { RunningService } from "../../shared/service/lifecycle.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/nats-server.ts";
 

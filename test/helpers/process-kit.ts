@@ -1,43 +1,18 @@
 /**
  * @module
- * Helpers for the process-level tests (test/processes): worker processes running the fixture handlers,
- * the reports those handlers publish, the services' HTTP ports, and the `jetbus` CLI as a process.
+ * Helpers for the process-level tests (test/processes): a bus for the test itself, the reports the fixture
+ * handlers publish, and the services' HTTP ports and metrics.
  */
-import { execFile } from "node:child_process";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { REPORT_SUBJECT, type Report } from "../fixtures/reports.ts";
 import { connectBus } from "../../shared/sdk/nats-bus.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
-import { createLogger } from "../../shared/service/logger.ts";
+import { createLogger } from "../../shared/telemetry/logger.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
 import { FAST_ENV, type Env } from "./mesh.ts";
-import { spawnService, type ServiceProcess } from "./processes.ts";
+import type { ServiceProcess } from "./processes.ts";
 
 export type { Report };
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const FIXTURE_HANDLERS = resolve(root, "test/fixtures/process-handlers.ts");
-
-/** A worker process running the fixture handlers on `queues`. */
-export function spawnWorker(
-  natsUrl: string,
-  queues: string[],
-  env: Env = {},
-  opts: { waitReady?: boolean } = {},
-): Promise<ServiceProcess> {
-  return spawnService(
-    "worker",
-    natsUrl,
-    {
-      JETBUS_HANDLERS: FIXTURE_HANDLERS,
-      JETBUS_QUEUES: queues.join(","),
-      ...env,
-    },
-    opts,
-  );
-}
 
 /** A bus for dispatching and waiting (no workers), with the same ack wait as the services. */
 export function testBus(natsUrl: string, env: Env = {}): Promise<Bus> {
@@ -114,27 +89,6 @@ export async function httpGet(port: number, path: string): Promise<{ status: num
   return { status: res.status, body: await res.text() };
 }
 
-/** `node bin/jetbus.mjs <args>` as a process; `code` is -1 when it had to be killed after `timeoutMs`. */
-export function runCli(
-  args: string[],
-  env: Env,
-  timeoutMs = 20_000,
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((res) => {
-    execFile(
-      process.execPath,
-      [resolve(root, "bin/jetbus.mjs"), ...args],
-      { env: { ...process.env, ...env }, timeout: timeoutMs },
-      (err, stdout, stderr) => {
-        const killed = err && (err as { killed?: boolean }).killed;
-        const code = !err ? 0 : killed ? -1 : typeof err.code === "number" ? err.code : 1;
-        res({ code, stdout, stderr, ms: Date.now() - t0 });
-      },
-    );
-  });
-}
-
 /** Parsed JSON log lines of a process (non-JSON lines skipped). */
 export function jsonLines(sp: ServiceProcess): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -147,11 +101,6 @@ export function jsonLines(sp: ServiceProcess): Record<string, unknown>[] {
     }
   }
   return out;
-}
-
-/** A unique queue name per test (queues isolate tests inside one file). */
-export function uniqueQueue(prefix: string): string {
-  return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /** Sum of a Prometheus sample family in `text`, over the samples whose labels include `labels`. */

@@ -101,7 +101,35 @@ export async function spawnService(
   return sp;
 }
 
-/** The service processes one test file starts: each is stopped (SIGTERM, drained) when the file ends. */
+/** The fixture handlers (test/fixtures/process-handlers.ts) that worker processes run. */
+export const FIXTURE_HANDLERS = resolve(root, "test/fixtures/process-handlers.ts");
+
+/** A worker process running the fixture handlers on `queues`. */
+export function spawnWorker(
+  natsUrl: string,
+  queues: string[],
+  env: Env = {},
+  opts: { waitReady?: boolean; readyTimeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  return spawnService(
+    "worker",
+    natsUrl,
+    {
+      JETBUS_HANDLERS: FIXTURE_HANDLERS,
+      JETBUS_QUEUES: queues.join(","),
+      ...env,
+    },
+    opts,
+  );
+}
+
+/** Starting 6–9 processes at once on 2 busy cores can take longer than the usual 20 s. */
+const READY_TIMEOUT_MS = 40_000;
+
+/**
+ * The service processes one test file starts. Each joins the pool as soon as it is ready (so a failed start in
+ * `before` still leaves nothing running); `stopAll()` drains them (SIGTERM), `killAll()` ends them at once.
+ */
 export class ProcessPool {
   private readonly procs: ServiceProcess[] = [];
 
@@ -109,7 +137,12 @@ export class ProcessPool {
   constructor(private readonly url: () => string) {}
 
   async spawn(name: "dispatcher" | "coordinator" | "worker", env: Env = {}): Promise<ServiceProcess> {
-    return this.track(await spawnService(name, this.url(), env));
+    return this.track(await spawnService(name, this.url(), env, { readyTimeoutMs: READY_TIMEOUT_MS }));
+  }
+
+  /** A worker process running the fixture handlers on `queues`. */
+  async worker(queues: string[], env: Env = {}): Promise<ServiceProcess> {
+    return this.track(await spawnWorker(this.url(), queues, env, { readyTimeoutMs: READY_TIMEOUT_MS }));
   }
 
   track<P extends ServiceProcess>(p: P): P {
@@ -119,5 +152,9 @@ export class ProcessPool {
 
   async stopAll(): Promise<void> {
     await Promise.allSettled(this.procs.map((p) => p.stop()));
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.allSettled(this.procs.map((p) => p.kill()));
   }
 }

@@ -1,14 +1,14 @@
 /**
  * @module
  * Shared pieces for the workflow-store tests: the two store implementations behind one factory (a
- * `MemoryStore`, or a `KvStore` on a fresh bucket of a real nats-server), workflow states built with the pure
+ * `MemoryStore`, or a `KvWorkflowStore` on a fresh bucket of a real nats-server), workflow states built with the pure
  * core, and an effect sink that records what it performed (and can fail on purpose).
  */
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { appendMembers, createBatch, createChain, sealBatch } from "../../shared/core/index.ts";
 import type { BatchState, ChainState, Effect, WorkflowState } from "../../shared/core/index.ts";
-import { KvStore } from "../../shared/nats/kv-store.ts";
+import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { effectKey, type EffectSink } from "../../shared/workflow/engine.ts";
 import { MemoryStore } from "../../shared/workflow/memory-store.ts";
 import type { WorkflowStore } from "../../shared/workflow/store.ts";
@@ -25,10 +25,10 @@ let buckets = 0;
 /** Each call opens a fresh bucket (same settings as jetbus-workflows: history 1, no TTL). */
 export function kvFactory(nc: () => NatsConnection): StoreFactory {
   return {
-    name: "KvStore",
+    name: "KvWorkflowStore",
     async make() {
       const kv = await new Kvm(nc()).create(`test-workflows-${process.pid}-${++buckets}`, { history: 1 });
-      return new KvStore(kv);
+      return new KvWorkflowStore(kv);
     },
   };
 }

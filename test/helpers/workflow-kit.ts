@@ -1,7 +1,6 @@
 /**
  * @module
- * Helpers for the chain and batch tests on a real mesh: unique job types per test, a recorder of handler runs
- * (type, attempt, callback kind, workflow state, error) with bounded waits, the raw stored workflow record
+ * Helpers for the chain and batch tests on a real mesh: the raw stored workflow record
  * (state + callback claims + outbox), and "settled" barriers: a job consumer with nothing pending or in
  * flight, a workflow whose outbox is empty. "Ran once" is asserted after such a barrier, never after a sleep.
  */
@@ -9,69 +8,11 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { WorkflowState } from "../../shared/core/types.ts";
-import type { BatchInfo, Bus, BusEvent, ChainInfo, JetbusError, JobContext } from "../../shared/index.ts";
+import type { BatchInfo, Bus, BusEvent, ChainInfo } from "../../shared/index.ts";
 import { BUCKETS, CONSUMERS, jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 import type { NatsBus } from "../../shared/sdk/nats-bus.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import type { StoredWorkflow } from "../../shared/workflow/store.ts";
-
-let seq = 0;
-/** A job type no other test (or earlier run on a reused server) uses. */
-export function uniq(prefix: string): string {
-  return `${prefix}-${process.pid}-${++seq}`;
-}
-
-export interface Run {
-  type: string;
-  jobId: string;
-  attempt: number;
-  chainId?: string;
-  batchId?: string;
-  callback?: string;
-  workflow?: ChainInfo | BatchInfo;
-  error?: JetbusError;
-  payload: unknown;
-}
-
-export type Behaviour = (ctx: JobContext) => unknown;
-
-/** Records every handler run; `handler(type, behaviour)` is what you register. */
-export class Runs {
-  readonly all: Run[] = [];
-
-  handler(behaviour?: Behaviour): (ctx: JobContext) => Promise<unknown> {
-    return async (ctx) => {
-      const run: Run = {
-        type: ctx.jobType,
-        jobId: ctx.jobId,
-        attempt: ctx.attempt,
-        payload: ctx.bind<unknown>(),
-      };
-      if (ctx.chainId) run.chainId = ctx.chainId;
-      if (ctx.batchId) run.batchId = ctx.batchId;
-      if (ctx.callback) run.callback = ctx.callback;
-      if (ctx.workflow) run.workflow = ctx.workflow;
-      if (ctx.error) run.error = ctx.error;
-      this.all.push(run);
-      return behaviour?.(ctx);
-    };
-  }
-
-  of(type: string): Run[] {
-    return this.all.filter((r) => r.type === type);
-  }
-
-  count(type: string): number {
-    return this.of(type).length;
-  }
-
-  async waitCount(type: string, n: number, timeoutMs = 15_000): Promise<Run[]> {
-    await waitFor(`${n} run(s) of ${type} (have ${this.count(type)})`, () => this.count(type) >= n, {
-      timeoutMs,
-    });
-    return this.of(type);
-  }
-}
 
 export function ncOf(bus: Bus): NatsConnection {
   return (bus as NatsBus).nc;

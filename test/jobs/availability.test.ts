@@ -11,7 +11,8 @@ import { job, JetbusError, NatsBus, type Bus } from "../../shared/index.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/nats-server.ts";
 import { startInProcess, startMesh, type InProcessService, type Mesh } from "../helpers/mesh.ts";
-import { rejectsWithCode, uniq } from "../helpers/jobs.ts";
+import { rejectsWithCode } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
 
 let server: NatsServer;
 let mesh: Mesh;

@@ -14,7 +14,8 @@ import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
 import { assertSchema } from "../../shared/protocol/validate.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { Runs, uniq } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let client: Bus;
@@ -170,7 +171,7 @@ describe("bad messages and bad handlers", () => {
   it("garbage stored on a job subject is dead-lettered as malformed and does not block the next job", async () => {
     const type = uniq("garbage");
     const runs = new Runs();
-    worker.register(type, (ctx) => runs.add({ attempt: ctx.attempt, at: 0, dispatchId: ctx.dispatchId }), {
+    worker.register(type, (ctx) => runs.record(ctx), {
       concurrency: 1,
     });
     const js = jetstream(nc);
@@ -179,7 +180,7 @@ describe("bad messages and bad handlers", () => {
     const { dispatchId } = await client.dispatch(job(type));
     assert.equal((await client.wait(dispatchId, { timeout: 10_000 })).status, "succeeded");
     assert.deepEqual(
-      runs.list.map((r) => r.dispatchId),
+      runs.all.map((r) => r.dispatchId),
       [dispatchId],
     );
     const letters = await waitFor("two malformed dead letters", async () => {
@@ -205,7 +206,7 @@ describe("bad messages and bad handlers", () => {
     const type = uniq("weird-throw");
     const runs = new Runs();
     worker.register(type, (ctx) => {
-      runs.add({ attempt: ctx.attempt, at: 0, dispatchId: ctx.dispatchId });
+      runs.record(ctx);
       throw ctx.bind<{ kind: string }>().kind === "string"
         ? "plain string failure"
         : { reason: "quota", left: 0 };
@@ -225,7 +226,7 @@ describe("bad messages and bad handlers", () => {
       assert.equal(so.error.message, "plain string failure");
     }
     if (oo.status === "failed") assert.match(oo.error.message, /\{"reason":"quota","left":0\}/);
-    assert.equal(runs.count, 4);
+    assert.equal(runs.count(), 4);
     const letters = await waitFor("two dead letters", async () => {
       const l = await client.deadLetters.list({ type });
       return l.length >= 2 ? l : null;

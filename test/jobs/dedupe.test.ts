@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { DuplicateError, job, type Bus } from "../../shared/index.ts";
 import { CountLatch, waitFor } from "../../shared/testkit/wait.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
-import { rejectsWithCode, uniq } from "../helpers/jobs.ts";
+import { rejectsWithCode } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
 
 let mesh: Mesh;
 let client: Bus;

@@ -16,7 +16,9 @@ import {
 } from "../../shared/index.ts";
 import { CountLatch, deferred } from "../../shared/testkit/wait.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
-import { rejectsWithCode, Runs, uniq } from "../helpers/jobs.ts";
+import { rejectsWithCode } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let client: Bus;
@@ -86,7 +88,7 @@ describe("job context", () => {
     const seen: JobContext[] = [];
     worker.register(type, (ctx) => {
       seen.push(ctx);
-      runs.add({ attempt: ctx.attempt, at: performance.now(), dispatchId: ctx.dispatchId });
+      runs.record(ctx);
       assert.ok(ctx.signal instanceof AbortSignal);
       assert.equal(ctx.signal.aborted, false);
       if (ctx.attempt < 2) throw new Error(`fail #${ctx.attempt}`);
@@ -95,7 +97,7 @@ describe("job context", () => {
     const { dispatchId } = await client.dispatch(job(type, { x: 1 }).retry(2));
     const out = await client.wait(dispatchId, { timeout: 10_000 });
     assert.deepEqual(out, { status: "succeeded", result: "third time lucky", attempts: 3 });
-    assert.deepEqual(runs.attempts, [0, 1, 2]);
+    assert.deepEqual(runs.attempts(), [0, 1, 2]);
     for (const ctx of seen) {
       assert.equal(ctx.dispatchId, dispatchId);
       assert.equal(ctx.jobId, dispatchId, "a plain job's id is its dispatch id");

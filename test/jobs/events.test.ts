@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { job, type Bus, type BusEvent, type EventKind, type Subscription } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
-import { uniq } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
 
 let mesh: Mesh;
 let client: Bus;

@@ -27,7 +27,7 @@ import { assertSchema } from "../../shared/protocol/validate.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
 import type { Bus } from "../../shared/index.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { uniq } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
 
 let mesh: Mesh;
 let nc: NatsConnection;

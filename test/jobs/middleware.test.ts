@@ -19,7 +19,7 @@ import {
   type RateLimiter,
 } from "../../shared/index.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
-import { uniq } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
 
 let mesh: Mesh;
 let client: Bus;
@@ -206,7 +206,7 @@ describe("custom limiter and locker", () => {
     assert.ok(calls[1]!.at - calls[0]!.at < 2_500);
     assert.ok(ranAt >= calls[1]!.at);
 
-    // A limiter error is a handler error (seed: it propagates).
+    // A limiter error is a handler error (as in the Go `bus` package: it propagates).
     const broken = await client.dispatch(job(type, { t: "broken" }));
     const b = await client.wait(broken.dispatchId, { timeout: 10_000 });
     assert.equal(b.status, "failed");

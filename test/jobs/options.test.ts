@@ -16,7 +16,8 @@ import {
 } from "../../shared/index.ts";
 import { deferred, waitFor } from "../../shared/testkit/wait.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
-import { Runs, uniq } from "../helpers/jobs.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let client: Bus;
@@ -34,7 +35,7 @@ function recorded(
   worker.register(
     type,
     (ctx) => {
-      runs.add({ attempt: ctx.attempt, at: performance.now(), dispatchId: ctx.dispatchId });
+      runs.record(ctx);
       return fn(ctx.attempt, ctx);
     },
     opts,
@@ -86,7 +87,7 @@ describe("retry, dead letters and replay", () => {
       result: "ok",
       attempts: 2,
     });
-    assert.deepEqual(runs.attempts, [0, 1]);
+    assert.deepEqual(runs.attempts(), [0, 1]);
   });
 
   it("dead-letters a job whose retries are spent; replay runs it again from attempt 0", async () => {
@@ -100,7 +101,7 @@ describe("retry, dead letters and replay", () => {
     const failed = await client.wait(dispatchId, { timeout: 10_000 });
     assert.equal(failed.status, "failed");
     assert.equal(failed.attempts, 3);
-    assert.deepEqual(runs.attempts, [0, 1, 2]);
+    assert.deepEqual(runs.attempts(), [0, 1, 2]);
 
     const [letter, ...more] = await waitFor("the dead letter", async () => {
       const l = await client.deadLetters.list({ type });
@@ -129,7 +130,7 @@ describe("retry, dead letters and replay", () => {
       result: "recovered",
       attempts: 1,
     });
-    assert.deepEqual(runs.attempts, [0, 1, 2, 0], "the replay starts again at attempt 0");
+    assert.deepEqual(runs.attempts(), [0, 1, 2, 0], "the replay starts again at attempt 0");
     assert.deepEqual(await client.deadLetters.list({ type }), [], "the replayed letter is removed");
   });
 
@@ -153,7 +154,7 @@ describe("retry, dead letters and replay", () => {
     });
     assert.equal(letter!.reason, "permanent");
     assert.equal(letter!.attempts, 1);
-    assert.equal(runs.count, 1);
+    assert.equal(runs.count(), 1);
   });
 
   it("failOnError makes a handler error permanent ('fatal bus error: …'); with `when` it only matches some", async () => {
@@ -185,13 +186,13 @@ describe("retry, dead letters and replay", () => {
       assert.match(f.error.message, /schema mismatch/);
     }
     assert.equal(f.attempts, 1);
-    assert.equal(fatalRuns.count, 1);
+    assert.equal(fatalRuns.count(), 1);
 
     const p = await client.wait(picky.dispatchId, { timeout: 10_000 });
     assert.equal(p.status, "failed");
     assert.equal(p.attempts, 2, "the unmatched error was retried, the matched one was not");
     if (p.status === "failed") assert.match(p.error.message, /fatal bus error: bad input/);
-    assert.deepEqual(pickyRuns.attempts, [0, 1]);
+    assert.deepEqual(pickyRuns.attempts(), [0, 1]);
   });
 });
 
@@ -205,8 +206,8 @@ describe("backoff, timeout, delay", () => {
     const { dispatchId } = await client.dispatch(job(type).retry(3).backoff(backoff));
     const out = await client.wait(dispatchId, { timeout: 15_000 });
     assert.equal(out.status, "failed");
-    assert.deepEqual(runs.attempts, [0, 1, 2, 3]);
-    const gaps = runs.list.slice(1).map((r, i) => r.at - runs.list[i]!.at);
+    assert.deepEqual(runs.attempts(), [0, 1, 2, 3]);
+    const gaps = runs.all.slice(1).map((r, i) => r.at - runs.all[i]!.at);
     for (const gap of gaps)
       assert.ok(gap >= backoff - 25, `gap ${gap.toFixed(0)} ms is shorter than the backoff: ${gaps}`);
     // Fixed, not growing: the median gap is the backoff (an exponential 600/1200/2400 has a median of 1200).
@@ -235,10 +236,10 @@ describe("backoff, timeout, delay", () => {
       result: "fast enough",
       attempts: 2,
     });
-    assert.deepEqual(runs.attempts, [0, 1]);
+    assert.deepEqual(runs.attempts(), [0, 1]);
     assert.equal(reasons.length, 1);
     assert.equal((reasons[0] as { code?: string }).code, "TIMEOUT");
-    assert.ok(runs.list[1]!.at - runs.list[0]!.at >= 290, "the retry came after the deadline");
+    assert.ok(runs.all[1]!.at - runs.all[0]!.at >= 290, "the retry came after the deadline");
     assert.ok(performance.now() - t0 < 5_000);
 
     // Without retries left, the job fails with code TIMEOUT.
@@ -301,7 +302,7 @@ describe("backoff, timeout, delay", () => {
       result: "late",
       attempts: 1,
     });
-    const waited = runs.list[0]!.at - p0;
+    const waited = runs.all[0]!.at - p0;
     assert.ok(Date.now() - t0 >= 1_500);
     assert.ok(waited >= 1_480, `started ${waited.toFixed(0)} ms after dispatch`);
     assert.ok(waited < 1_500 + 2_000, `started ${waited.toFixed(0)} ms after dispatch`);

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { jetstream } from "@nats-io/jetstream";
-import { createLogger } from "../../shared/service/logger.ts";
+import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import { WorkerDirectory } from "../../shared/worker/directory.ts";
-import { WorkerRegistry } from "../../shared/worker/registry.ts";
+import { WorkerDirectory } from "../../shared/nats/worker-directory.ts";
+import { RegistryHeartbeat } from "../../shared/worker/registry-heartbeat.ts";
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -37,17 +37,17 @@ const ids = (d: WorkerDirectory) =>
     .sort();
 
 it("follows heartbeats, a purge on shutdown, and a worker that stops beating", async () => {
-  const early = new WorkerRegistry(kv, "w-early", 100, serving("a"), log);
+  const early = new RegistryHeartbeat(kv, "w-early", 100, serving("a"), log);
   await early.start();
   const directory = new WorkerDirectory(kv, log);
   await directory.start();
   try {
     assert.deepEqual(ids(directory), ["w-early"], "a worker registered before the view started");
 
-    const late = new WorkerRegistry(kv, "w-late", 100, serving("b"), log);
+    const late = new RegistryHeartbeat(kv, "w-late", 100, serving("b"), log);
     await late.start();
     // A worker that beats once and dies (kill -9): its record stays in the bucket.
-    await new WorkerRegistry(kv, "w-dying", 100, serving("c"), log).beat();
+    await new RegistryHeartbeat(kv, "w-dying", 100, serving("c"), log).beat();
     await waitFor("the new workers", () => ids(directory).length === 3);
     assert.deepEqual(
       directory

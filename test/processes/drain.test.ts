@@ -14,11 +14,12 @@ import { subjects } from "../../shared/protocol/subjects.ts";
 import { job } from "../../shared/sdk/job.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import { jsonLines, Reports, spawnWorker, testBus, uniqueQueue } from "../helpers/process-kit.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { jsonLines, Reports, testBus } from "../helpers/process-kit.ts";
+import { type ServiceProcess, spawnService, spawnWorker } from "../helpers/processes.ts";
+import { uniq } from "../helpers/names.ts";
 
-const LONG_Q = uniqueQueue("drain");
-const SHORT_Q = uniqueQueue("finish");
+const LONG_Q = uniq("drain");
+const SHORT_Q = uniq("finish");
 const DRAIN_MS = 1_000;
 
 let server: NatsServer;

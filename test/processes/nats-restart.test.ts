@@ -15,13 +15,14 @@ import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 import { connectBus } from "../../shared/sdk/nats-bus.ts";
 import { job } from "../../shared/sdk/job.ts";
-import { createLogger } from "../../shared/service/logger.ts";
+import { createLogger } from "../../shared/telemetry/logger.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import { httpGet, httpPort, Reports, spawnWorker, testBus, uniqueQueue } from "../helpers/process-kit.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { httpGet, httpPort, Reports, testBus } from "../helpers/process-kit.ts";
+import { type ServiceProcess, spawnService, spawnWorker } from "../helpers/processes.ts";
+import { uniq } from "../helpers/names.ts";
 
-const Q = uniqueQueue("restart");
+const Q = uniq("restart");
 
 let server: NatsServer;
 let bus: Bus;

@@ -10,19 +10,12 @@ import assert from "node:assert/strict";
 import { job } from "../../shared/sdk/job.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import {
-  httpGet,
-  httpPort,
-  metricsOf,
-  metricSum,
-  runCli,
-  spawnWorker,
-  testBus,
-  uniqueQueue,
-} from "../helpers/process-kit.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { runCli } from "../helpers/cli.ts";
+import { httpGet, httpPort, metricsOf, metricSum, testBus } from "../helpers/process-kit.ts";
+import { type ServiceProcess, spawnService, spawnWorker } from "../helpers/processes.ts";
+import { uniq } from "../helpers/names.ts";
 
-const OBS_Q = uniqueQueue("obs");
+const OBS_Q = uniq("obs");
 // The reconciler refreshes the gauges every 500 ms; listing the worker registry can stall for a while.
 const GAUGE_WAIT = { timeoutMs: 20_000 };
 
@@ -93,7 +86,7 @@ describe("health and metrics endpoints", () => {
 
 /** The `jetbus queues` row of (queue, type), split into its columns. */
 async function queuesRow(queue: string, type: string): Promise<string[] | undefined> {
-  const r = await runCli(["queues"], { NATS_URL: server.url, LOG_LEVEL: "warn" });
+  const r = await runCli(["queues"], server.url);
   assert.equal(r.code, 0, `jetbus queues (${r.ms} ms):\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^QUEUE\s+TYPE\s+READY\s+DELAYED\s+IN FLIGHT\s+WORKERS/m);
   return r.stdout
@@ -105,13 +98,13 @@ async function queuesRow(queue: string, type: string): Promise<string[] | undefi
 /** What the coordinator saw, for a failure message. */
 async function coordinatorState(): Promise<string> {
   const gauges = (await metricsOf(coordinator)).split("\n").filter((l) => l.includes("without_worker"));
-  const cli = await runCli(["queues"], { NATS_URL: server.url });
+  const cli = await runCli(["queues"], server.url);
   return [...gauges, ...coordinator.lines.slice(-15), cli.stdout].join("\n");
 }
 
 describe("worker registry", () => {
   it("a type with pending jobs and no live worker shows NO WORKER until a worker serving it starts", async () => {
-    const q = uniqueQueue("orphan");
+    const q = uniq("orphan");
     const labels = { queue: q, type: "t:echo" };
     const ids = await Promise.all(
       [1, 2].map(async (i) => (await bus.dispatch(job("t:echo", { i }).onQueue(q))).dispatchId),

@@ -14,11 +14,12 @@ import { STREAMS } from "../../shared/protocol/names.ts";
 import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
 import { LOCK_TTL_MS, RATE_LIMIT } from "../fixtures/reports.ts";
-import { metricsOf, metricSum, Reports, spawnWorker, testBus, uniqueQueue } from "../helpers/process-kit.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { metricsOf, metricSum, Reports, testBus } from "../helpers/process-kit.ts";
+import { type ServiceProcess, spawnService, spawnWorker } from "../helpers/processes.ts";
+import { uniq } from "../helpers/names.ts";
 
-const RATE_Q = uniqueQueue("rate");
-const LOCK_Q = uniqueQueue("lock");
+const RATE_Q = uniq("rate");
+const LOCK_Q = uniq("lock");
 // One job per type at a time per worker: any contention seen is between the two processes.
 const WORKER_ENV = { JETBUS_CONCURRENCY: "1" };
 
@@ -80,7 +81,7 @@ const newId = (tag: string) => `dsp_${tag}${Date.now().toString(36)}x${++seq}`;
 
 describe("uniqueFor across two dispatcher processes", () => {
   it("accepts exactly one of N concurrent identical dispatches, rejects the rest, accepts again after the TTL", async () => {
-    const q = uniqueQueue("uniq");
+    const q = uniq("uniq");
     const TTL = 2_000;
     const N = 24;
     const started = Date.now();
@@ -129,7 +130,7 @@ describe("uniqueFor across two dispatcher processes", () => {
   });
 
   it("a dispatch id retried on both replicas gets the first reply and makes one job", async () => {
-    const q = uniqueQueue("idem");
+    const q = uniq("idem");
     const id = newId("i");
     const replies = await Promise.all(
       Array.from({ length: 10 }, () => rawDispatch(q, { same: true }, id, 60_000)),

@@ -10,12 +10,13 @@ import assert from "node:assert/strict";
 import { job } from "../../shared/sdk/job.ts";
 import type { Bus, BusEvent } from "../../shared/sdk/types.ts";
 import { startNatsServer, waitFor, withTimeout, type NatsServer } from "../../shared/testkit/index.ts";
-import { jsonLines, Reports, spawnWorker, testBus, uniqueQueue } from "../helpers/process-kit.ts";
-import { spawnService, type ServiceProcess } from "../helpers/processes.ts";
+import { jsonLines, Reports, testBus } from "../helpers/process-kit.ts";
+import { type ServiceProcess, spawnService, spawnWorker } from "../helpers/processes.ts";
+import { uniq } from "../helpers/names.ts";
 
 const ACK_WAIT_MS = 2_000;
 const ENV = { JETBUS_ACK_WAIT_MS: String(ACK_WAIT_MS) };
-const LOG_Q = uniqueQueue("logs");
+const LOG_Q = uniq("logs");
 
 let server: NatsServer;
 let bus: Bus;
@@ -63,7 +64,7 @@ async function settleEvents(queue: string): Promise<void> {
 
 describe("worker processes that die", () => {
   it("kill -9 mid-job: another worker gets the redelivery after the ack wait and it completes once", async () => {
-    const q = uniqueQueue("kill");
+    const q = uniq("kill");
     const pair = await Promise.all([worker(q), worker(q)]);
     const { dispatchId } = await bus.dispatch(job("t:hang-first", { n: 1 }).onQueue(q).retry(1));
     const [first] = await reports.waitFor("the first delivery to start", (r) => r.dispatchId === dispatchId);
@@ -103,7 +104,7 @@ describe("worker processes that die", () => {
   });
 
   it("a job that kills its worker every time is dead-lettered as worker_died after retry + 1 deaths", async () => {
-    const q = uniqueQueue("die");
+    const q = uniq("die");
     let w = await worker(q);
     const { dispatchId } = await bus.dispatch(job("t:suicide", { n: 2 }).onQueue(q).retry(1));
     for (let death = 1; death <= 2; death++) {

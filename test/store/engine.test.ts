@@ -1,6 +1,6 @@
 /**
  * @module
- * `WorkflowEngine` on both stores (`MemoryStore`, `KvStore` on a real nats-server): two engines racing on one
+ * `WorkflowEngine` on both stores (`MemoryStore`, `KvWorkflowStore` on a real nats-server): two engines racing on one
  * workflow (first writer wins, no lost update, callbacks claimed once), duplicate outcomes never counted
  * twice, and the outbox: a crash between the write and the publish leaves the effects in the record, and the
  * reconciler's `flushOutbox` (or the next apply) performs each of them exactly once.

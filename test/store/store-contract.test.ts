@@ -1,6 +1,6 @@
 /**
  * @module
- * The `WorkflowStore` contract, one suite run against both implementations: `MemoryStore` and `KvStore` on a
+ * The `WorkflowStore` contract, one suite run against both implementations: `MemoryStore` and `KvWorkflowStore` on a
  * real nats-server (a fresh bucket per test). Revision-checked writes, create-if-absent, stale revisions,
  * removal with and without a revision, listing, and the active index.
  */

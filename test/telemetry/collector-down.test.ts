@@ -14,16 +14,17 @@ import { job, type Bus } from "../../shared/index.ts";
 import type { DoneNotice } from "../../shared/protocol/schemas.ts";
 import { deferred, startNatsServer, withTimeout, type NatsServer } from "../../shared/testkit/index.ts";
 import { otelEnv, startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.ts";
-import { testBus, uniqueQueue } from "../helpers/process-kit.ts";
+import { testBus } from "../helpers/process-kit.ts";
 import type { ServiceProcess } from "../helpers/processes.ts";
-import { ServiceSet } from "../helpers/service-set.ts";
+import { ProcessPool } from "../helpers/processes.ts";
 import type { Env } from "../helpers/mesh.ts";
+import { uniq } from "../helpers/names.ts";
 
 const JOBS = 500;
 /** runs of JOBS per mesh and phase, taken in turns */
 const ROUNDS = 3;
 const SLACK_MS = 500;
-const Q = uniqueQueue("tput");
+const Q = uniq("tput");
 
 interface ProcMesh {
   name: string;
@@ -35,7 +36,7 @@ interface ProcMesh {
 }
 
 const servers: NatsServer[] = [];
-const procs = new ServiceSet();
+const pools: ProcessPool[] = [];
 const clients: { bus: Bus; nc: NatsConnection }[] = [];
 let collector: OtlpReceiver;
 let off: ProcMesh;
@@ -44,10 +45,12 @@ let traced: ProcMesh;
 async function startProcMesh(name: string, env: Env): Promise<ProcMesh> {
   const server = await startNatsServer();
   servers.push(server);
+  const procs = new ProcessPool(() => server.url);
+  pools.push(procs);
   const [, , worker] = await Promise.all([
-    procs.service("dispatcher", server.url, env),
-    procs.service("coordinator", server.url, env),
-    procs.worker(server.url, [Q], { JETBUS_CONCURRENCY: "50", ...env }),
+    procs.spawn("dispatcher", env),
+    procs.spawn("coordinator", env),
+    procs.worker([Q], { JETBUS_CONCURRENCY: "50", ...env }),
   ]);
   const [bus, nc] = await Promise.all([testBus(server.url), connect({ servers: server.url })]);
   clients.push({ bus, nc });
@@ -135,7 +138,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled(clients.map((c) => withTimeout(c.bus.shutdown(), 10_000, "bus shutdown")));
   await Promise.allSettled(clients.map((c) => c.nc.close()));
-  await procs.killAll();
+  await Promise.all(pools.map((p) => p.killAll()));
   await Promise.allSettled([...servers.map((s) => s.stop()), collector?.stop()]);
 });
 

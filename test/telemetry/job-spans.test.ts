@@ -26,7 +26,8 @@ import {
   startMemoryTracing,
   treeOf,
 } from "../helpers/span-tree.ts";
-import { ncOf, uniq } from "../helpers/workflow-kit.ts";
+import { ncOf } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
 
 const tracing = startMemoryTracing();
 let mesh: Mesh;

@@ -10,26 +10,27 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { job, REQUEST_SUBJECTS, type Bus } from "../../shared/index.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import { metricsOf, metricSum, testBus, uniqueQueue } from "../helpers/process-kit.ts";
+import { metricsOf, metricSum, testBus } from "../helpers/process-kit.ts";
 import type { ServiceProcess } from "../helpers/processes.ts";
-import { ServiceSet } from "../helpers/service-set.ts";
+import { ProcessPool } from "../helpers/processes.ts";
 import { ncOf } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
 
-const Q = uniqueQueue("metrics");
+const Q = uniq("metrics");
 
 let server: NatsServer;
 let bus: Bus;
 let dispatcher: ServiceProcess;
 let coordinator: ServiceProcess;
 let worker: ServiceProcess;
-const procs = new ServiceSet();
+const procs = new ProcessPool(() => server.url);
 
 before(async () => {
   server = await startNatsServer();
   [dispatcher, coordinator, worker] = await Promise.all([
-    procs.service("dispatcher", server.url),
-    procs.service("coordinator", server.url),
-    procs.worker(server.url, [Q]),
+    procs.spawn("dispatcher"),
+    procs.spawn("coordinator"),
+    procs.worker([Q]),
   ]);
   bus = await testBus(server.url);
 });
@@ -137,7 +138,7 @@ describe("job counters", () => {
 
 describe("reconciler gauges", () => {
   it("consumer lag, types without a worker and active workflows, before and after a worker starts", async () => {
-    const q = uniqueQueue("lag");
+    const q = uniq("lag");
     const echo = { queue: q, type: "t:echo" };
     const plain = await Promise.all(
       [1, 2, 3].map(async (i) => (await bus.dispatch(job("t:echo", { i }).onQueue(q))).dispatchId),
@@ -165,7 +166,7 @@ describe("reconciler gauges", () => {
     assert.equal(metricSum(waiting, "jetbus_types_without_worker"), 1);
     assert.equal(metricSum(waiting, "jetbus_pending_without_worker", echo), 6);
 
-    await procs.worker(server.url, [q]);
+    await procs.worker([q]);
     for (const id of [...plain, batchId, chainId])
       assert.equal((await bus.wait(id, { timeout: 15_000 })).status, "succeeded", id);
     const done = await metricsUntil(

@@ -10,9 +10,9 @@ import { after, before, describe, it } from "node:test";
 import { job, type Bus } from "../../shared/index.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
 import { decodeOtlpJson, otelEnv, startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.ts";
-import { jsonLines, testBus, uniqueQueue } from "../helpers/process-kit.ts";
+import { jsonLines, testBus } from "../helpers/process-kit.ts";
 import type { ServiceProcess } from "../helpers/processes.ts";
-import { ServiceSet } from "../helpers/service-set.ts";
+import { ProcessPool } from "../helpers/processes.ts";
 import {
   flattenReceived,
   inTrace,
@@ -23,26 +23,27 @@ import {
   type FlatSpan,
   type Node,
 } from "../helpers/span-tree.ts";
+import { uniq } from "../helpers/names.ts";
 
-const Q = uniqueQueue("otlp");
-const PROTO_Q = uniqueQueue("proto");
+const Q = uniq("otlp");
+const PROTO_Q = uniq("proto");
 
 let server: NatsServer;
 let json: OtlpReceiver;
 let proto: OtlpReceiver;
 let bus: Bus;
 let worker: ServiceProcess;
-const procs = new ServiceSet();
+const procs = new ProcessPool(() => server.url);
 
 before(async () => {
   [server, json, proto] = await Promise.all([startNatsServer(), startOtlpReceiver(), startOtlpReceiver()]);
   const env = otelEnv(json.endpoint, "http/json");
   [, , worker] = await Promise.all([
-    procs.service("dispatcher", server.url, env),
-    procs.service("coordinator", server.url, env),
-    procs.worker(server.url, [Q], env),
+    procs.spawn("dispatcher", env),
+    procs.spawn("coordinator", env),
+    procs.worker([Q], env),
     // The default protocol: whatever the parent environment says, unset here.
-    procs.worker(server.url, [PROTO_Q], { ...otelEnv(proto.endpoint), OTEL_EXPORTER_OTLP_PROTOCOL: "" }),
+    procs.worker([PROTO_Q], { ...otelEnv(proto.endpoint), OTEL_EXPORTER_OTLP_PROTOCOL: "" }),
   ]);
   bus = await testBus(server.url);
 });

@@ -21,7 +21,7 @@ import {
   treeOf,
   type FlatSpan,
 } from "../helpers/span-tree.ts";
-import { uniq } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
 
 const tracing = startMemoryTracing();
 let mesh: Mesh;

@@ -1,6 +1,6 @@
 /**
  * @module
- * The seed's batch acceptance cases (§11) through the mesh (dispatcher + coordinator in-process, worker
+ * The Go `bus` package's batch acceptance cases through the mesh (dispatcher + coordinator in-process, worker
  * in-process): completion, terminal attempts, allowFailures in any order, fail-fast cancellation, cancelBatch
  * with members that never started, findBatch fields and errors, and the builder being immutable and not a
  * promise.
@@ -20,11 +20,11 @@ import {
   ncOf,
   queueSettled,
   rawState,
-  Runs,
-  uniq,
   waitBatch,
   workflowSettled,
 } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let bus: Bus;

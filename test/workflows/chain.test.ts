@@ -1,6 +1,6 @@
 /**
  * @module
- * The seed's chain acceptance cases (§11), end to end through the mesh (dispatcher + coordinator in-process,
+ * The Go `bus` package's chain acceptance cases, end to end through the mesh (dispatcher + coordinator in-process,
  * worker in-process via bus.register): order, terminal-attempt semantics with retries, failure callbacks with
  * the chain state and error, no rerun of a predecessor, findChain fields, duplicate callback messages, and
  * a chain that stays correct with several coordinator replicas.
@@ -22,11 +22,11 @@ import {
   ncOf,
   queueSettled,
   rawState,
-  Runs,
-  uniq,
   waitChain,
   workflowSettled,
 } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let bus: Bus;

@@ -9,7 +9,9 @@ import { after, before, describe, it } from "node:test";
 import { job, type Bus, type BusEvent } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
-import { collectEvents, kindsFor, ncOf, Runs, uniq, workflowSettled } from "../helpers/workflow-kit.ts";
+import { collectEvents, kindsFor, ncOf, workflowSettled } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let bus: Bus;

@@ -13,12 +13,12 @@ import {
   ncOf,
   outcomesSettled,
   queueSettled,
-  Runs,
-  uniq,
   waitBatch,
   waitChain,
   workflowSettled,
 } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 let mesh: Mesh;
 let bus: Bus;

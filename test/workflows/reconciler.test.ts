@@ -16,12 +16,12 @@ import {
   ncOf,
   queueSettled,
   rawState,
-  Runs,
-  uniq,
   waitBatch,
   waitChain,
   workflowSettled,
 } from "../helpers/workflow-kit.ts";
+import { uniq } from "../helpers/names.ts";
+import { Runs } from "../helpers/runs.ts";
 
 const DEADLINE_MS = 1_500;
 

@@ -1,8 +1,8 @@
-import { describeThrown, PermanentError, ReleaseError } from "../../errors.ts";
+import { describeThrown, PermanentError, ReleaseError } from "../../protocol/errors.ts";
 import type { Middleware } from "../middleware.ts";
 
 /**
- * Makes matching handler errors permanent, so retries stop at once (the seed's `FailOnError`).
+ * Makes matching handler errors permanent, so retries stop at once (`FailOnError` in the Go `bus` package).
  * Without `when`, every error is permanent.
  * @example bus.withMiddleware(failOnError((err) => err instanceof TypeError))
  */

@@ -15,7 +15,7 @@ export interface Lock {
 
 export type LockResult = { acquired: true; lock: Lock } | { acquired: false; retryAfterMs: number };
 
-/** The seed's `Locker`, in TypeScript. `retryAfterMs` is how long the current holder may still keep it. */
+/** The Go `bus` package's `Locker` interface, in TypeScript. `retryAfterMs` is how long the current holder may still keep it. */
 export interface Locker {
   acquire(key: string, ttlMs: number): Promise<LockResult>;
 }

@@ -15,7 +15,7 @@ export interface RateDecision {
   retryAfterMs: number;
 }
 
-/** The seed's `RateLimiter`, in TypeScript: plug in your own (Redis, an API quota...). */
+/** The Go `bus` package's `RateLimiter` interface, in TypeScript: plug in your own (Redis, an API quota...). */
 export interface RateLimiter {
   allow(key: string): Promise<RateDecision>;
 }

@@ -1,4 +1,4 @@
-import { JetbusError, RateLimitedError } from "../../errors.ts";
+import { JetbusError, RateLimitedError } from "../../protocol/errors.ts";
 import { RUNTIME, type JobContext } from "../context.ts";
 import type { Middleware } from "../middleware.ts";
 import { KvRateLimiter, type RateLimiter } from "./kv-rate-limiter.ts";

@@ -1,4 +1,4 @@
-import { JetbusError, OverlappingError } from "../../errors.ts";
+import { JetbusError, OverlappingError } from "../../protocol/errors.ts";
 import { RUNTIME, type JobContext } from "../context.ts";
 import type { Middleware } from "../middleware.ts";
 import { KvLocker, type Locker } from "./kv-locker.ts";

@@ -1,20 +1,16 @@
 /**
  * @module
- * Announces what this worker serves in `jetbus-workers`, refreshed by heartbeat; removed on shutdown. A record
- * whose heartbeat is older than three intervals belongs to a dead worker.
+ * The writing side of the worker registry: announces what this worker serves in `jetbus-workers`, refreshed by
+ * heartbeat, and removes the record on shutdown. Readers (`shared/nats/worker-directory.ts`) take a record
+ * whose heartbeat is older than three intervals for a dead worker.
  */
 import { hostname } from "node:os";
 import type { KV } from "@nats-io/kv";
-import { listKeys } from "../nats/kv.ts";
 import { keys } from "../protocol/names.ts";
 import type { WorkerRecord } from "../protocol/schemas.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
-export function isLive(r: WorkerRecord, now: number): boolean {
-  return now - r.heartbeat_at < r.heartbeat_ms * 3;
-}
-
-export class WorkerRegistry {
+export class RegistryHeartbeat {
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly startedAt = Date.now();
 
@@ -52,19 +48,4 @@ export class WorkerRegistry {
     if (this.timer) clearInterval(this.timer);
     await this.kv.purge(keys.worker(this.workerId)).catch(() => undefined);
   }
-}
-
-export async function listWorkers(kv: KV, now = Date.now()): Promise<WorkerRecord[]> {
-  const out: WorkerRecord[] = [];
-  for (const k of await listKeys(kv)) {
-    const e = await kv.get(k);
-    if (!e || e.operation !== "PUT") continue;
-    try {
-      const r = e.json<WorkerRecord>();
-      if (isLive(r, now)) out.push(r);
-    } catch {
-      // a record we cannot read is ignored; it expires with the bucket's age limit
-    }
-  }
-  return out;
 }

@@ -3,8 +3,8 @@
  * Chain and batch state as TypeScript callers see it (`findChain`, `findBatch`, `ctx.workflow`), converted from
  * the snake_case wire view.
  */
-import { fromErrorBody, type JetbusError } from "../errors.ts";
-import type { BatchView, ChainView, WorkflowView } from "../protocol/schemas.ts";
+import { fromErrorBody, type JetbusError } from "./errors.ts";
+import type { BatchView, ChainView, WorkflowView } from "./schemas.ts";
 
 export interface ChainInfo {
   kind: "chain";

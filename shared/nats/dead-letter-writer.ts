@@ -8,7 +8,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { DeadLetter, DeadLetterReason, ErrorBody, JobEnvelope } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
-import type { JetStreamPublisher } from "../nats/publisher.ts";
+import type { JetStreamPublisher } from "./publisher.ts";
 
 const decoder = new TextDecoder();
 

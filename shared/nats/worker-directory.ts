@@ -1,6 +1,7 @@
 /**
  * @module
- * A live view of the worker registry (`jetbus-workers`) for long-running readers such as the coordinator,
+ * The reading side of the worker registry (`jetbus-workers`; `shared/worker/registry-heartbeat.ts` writes it):
+ * a one-off listing (`listWorkers`), and a live view for long-running readers such as the coordinator,
  * kept by a KV watch instead of listing the bucket on every pass. A listing races the heartbeats that rewrite
  * its keys and can stall for seconds (see `listKeys`), which froze the reconciler's gauges; a watch just
  * applies each heartbeat as it comes. Records of dead workers age out by their heartbeat time (`isLive`),
@@ -9,12 +10,31 @@
 import { delay } from "@nats-io/transport-node";
 import type { KV } from "@nats-io/kv";
 import type { WorkerRecord } from "../protocol/schemas.ts";
-import type { Logger } from "../service/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import { keys } from "../protocol/names.ts";
-import { isLive, listWorkers } from "./registry.ts";
+import { listKeys } from "./kv.ts";
 
 /** Dead workers' records are forgotten this long after their last heartbeat (they are not live long before). */
 const FORGET_AFTER_MS = 10 * 60_000;
+
+export function isLive(r: WorkerRecord, now: number): boolean {
+  return now - r.heartbeat_at < r.heartbeat_ms * 3;
+}
+
+export async function listWorkers(kv: KV, now = Date.now()): Promise<WorkerRecord[]> {
+  const out: WorkerRecord[] = [];
+  for (const k of await listKeys(kv)) {
+    const e = await kv.get(k);
+    if (!e || e.operation !== "PUT") continue;
+    try {
+      const r = e.json<WorkerRecord>();
+      if (isLive(r, now)) out.push(r);
+    } catch {
+      // a record we cannot read is ignored; it expires with the bucket's age limit
+    }
+  }
+  return out;
+}
 
 export class WorkerDirectory {
   private readonly records = new Map<string, WorkerRecord>();

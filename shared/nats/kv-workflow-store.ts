@@ -20,7 +20,7 @@ import { isRevisionConflict, listKeys } from "./kv.ts";
 
 const ACTIVE = "active";
 
-export class KvStore implements WorkflowStore {
+export class KvWorkflowStore implements WorkflowStore {
   constructor(private readonly kv: KV) {}
 
   async read(ref: WorkflowRef): Promise<Versioned<StoredWorkflow> | null> {

@@ -3,8 +3,8 @@
  * One error hierarchy: `JetbusError` with a string `code` and `retryable`; a few subclasses callers catch by
  * class. `toErrorBody` / `fromErrorBody` move errors over the wire without losing the code.
  */
-import { ErrorCodes, type ErrorCode } from "./protocol/error-codes.ts";
-import type { ErrorBody } from "./protocol/schemas.ts";
+import { ErrorCodes, type ErrorCode } from "./error-codes.ts";
+import type { ErrorBody } from "./schemas.ts";
 
 export class JetbusError extends Error {
   readonly code: string;

@@ -1,6 +1,7 @@
 /**
  * @module
- * Building blocks shared by every protocol message: names, ids, durations, job options, error bodies.
+ * The field types every protocol message is built from: job type, queue and id names, durations and times,
+ * error bodies and trace context.
  * Wire shapes are snake_case; durations are integer milliseconds; times are epoch milliseconds.
  */
 import { Type, type Static } from "@sinclair/typebox";
@@ -36,20 +37,6 @@ export const Millis = Type.Integer({
 });
 export const EpochMillis = Type.Integer({ minimum: 0, description: "epoch milliseconds" });
 
-export const JobOptionsWire = Type.Object(
-  {
-    delay_ms: Type.Optional(Millis),
-    timeout_ms: Type.Optional(Millis),
-    retry: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 1000, errorMessage: "must be a whole number from 0 to 1000" }),
-    ),
-    backoff_ms: Type.Optional(Millis),
-    unique_for_ms: Type.Optional(Millis),
-  },
-  { additionalProperties: false, description: "Absent options mean 0 (no delay, no timeout, no retry...)." },
-);
-export type JobOptionsWire = Static<typeof JobOptionsWire>;
-
 export const ErrorBody = Type.Object(
   {
     code: Type.String({ minLength: 1 }),
@@ -60,19 +47,6 @@ export const ErrorBody = Type.Object(
   { additionalProperties: false },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
-
-/** A job as a client asks for it: the dispatcher fills in defaults and ids. */
-export const JobRequest = Type.Object(
-  {
-    dispatch_id: Type.Optional(Id),
-    type: JobType,
-    queue: Type.Optional(QueueName),
-    payload: Type.Optional(Type.Unknown({ description: "any JSON value; absent means null" })),
-    options: Type.Optional(JobOptionsWire),
-  },
-  { additionalProperties: false },
-);
-export type JobRequest = Static<typeof JobRequest>;
 
 export const TraceFields = {
   traceparent: Type.Optional(Type.String({ description: "W3C trace context of the producing span" })),
