@@ -1,7 +1,7 @@
 /**
  * @module
  * KV helpers: revision conflicts recognised by code (10071, or 10164 on newer servers), live-entry reads
- * (a deleted key still returns an entry, NATS-NOTES §5), and the revision-checked read-modify-write loop.
+ * (a deleted or purged key still returns an entry, with operation DEL or PURGE), and the revision-checked read-modify-write loop.
  */
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
@@ -88,7 +88,9 @@ export async function listKeys(kv: KV, filter = ">", idleMs = 2_000, tries = 5):
     } finally {
       clearTimeout(timer);
     }
-    if (!stalled) return out;
+    // A key written while the listing runs is delivered again (the listing follows the bucket until it has
+    // caught up): each key once.
+    if (!stalled) return [...new Set(out)];
     if (attempt >= tries) throw new Error(`listing KV keys "${filter}" stalled ${tries} times`);
   }
 }
