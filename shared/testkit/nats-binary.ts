@@ -87,25 +87,31 @@ export function natsServerVersion(path: string): string | null {
 }
 
 /** `.jetbus/bin` of the current project, then of this package (the same folder when run inside the repo). */
-function projectCandidates(): string[] {
-  return [...new Set([process.cwd(), PACKAGE_ROOT].map((dir) => resolve(dir, ".jetbus", "bin", EXE)))];
-}
+const PROJECT_DIRS = [process.cwd(), PACKAGE_ROOT];
 
 /** The candidate paths in the order they are tried. */
-function candidates(env: NodeJS.ProcessEnv): string[] {
+function candidates(env: NodeJS.ProcessEnv, projectDirs: readonly string[]): string[] {
+  const local = projectDirs.map((dir) => join(dir, ".jetbus", "bin", EXE));
   const onPath = (env.PATH ?? "")
     .split(delimiter)
     .filter(Boolean)
     .map((dir) => join(dir, EXE));
-  return [...new Set([...projectCandidates(), ...onPath, ...FALLBACK_PATHS].map((p) => resolve(p)))];
+  return [...new Set([...local, ...onPath, ...FALLBACK_PATHS].map((p) => resolve(p)))];
 }
 
-/** Every candidate, the first current one, and the older ones passed over on the way. */
-export function searchNatsServer(env: NodeJS.ProcessEnv = process.env): NatsServerSearch {
+/**
+ * Every candidate, the first current one, and the older ones passed over on the way. `projectDirs` are the
+ * folders whose `.jetbus/bin` comes first. @defaultValue the current directory and this package's root
+ */
+export function searchNatsServer(
+  env: NodeJS.ProcessEnv = process.env,
+  projectDirs: readonly string[] = PROJECT_DIRS,
+): NatsServerSearch {
   const skipped: SkippedNatsServer[] = [];
-  const looked = [...projectCandidates(), "PATH", ...FALLBACK_PATHS];
+  const local = [...new Set(projectDirs.map((dir) => resolve(dir, ".jetbus", "bin", EXE)))];
+  const looked = [...local, "PATH", ...FALLBACK_PATHS];
   const seen = new Set<string>();
-  for (const path of candidates(env)) {
+  for (const path of candidates(env, projectDirs)) {
     if (!isExecutableFile(path)) continue;
     // /sbin and /usr/sbin are one folder on merged-/usr systems: ask each file once.
     const real = realpathSync(path);
@@ -120,8 +126,11 @@ export function searchNatsServer(env: NodeJS.ProcessEnv = process.env): NatsServ
 }
 
 /** The first current (2.12+) nats-server, or `null`; see the module note for the order. */
-export function findNatsServerBinary(env: NodeJS.ProcessEnv = process.env): string | null {
-  return searchNatsServer(env).found?.path ?? null;
+export function findNatsServerBinary(
+  env: NodeJS.ProcessEnv = process.env,
+  projectDirs: readonly string[] = PROJECT_DIRS,
+): string | null {
+  return searchNatsServer(env, projectDirs).found?.path ?? null;
 }
 
 /**
