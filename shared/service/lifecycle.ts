@@ -75,7 +75,7 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
   } catch (err) {
     // Refused before provisioning or taking work: one clear line, then out, rather than half-working.
     const code = (err as { code?: string }).code;
-    log.error({ code }, (err as Error).message);
+    log.error({ code, server_version: nc.info?.version }, (err as Error).message);
     await nc.close();
     await http.close();
     await telemetry.shutdown().catch(() => undefined);
