@@ -80,9 +80,8 @@ export async function dev(): Promise<void> {
       name: "jetbus-dev",
     });
     url = server.url;
-    process.stdout.write(
-      `nats-server with JetStream on ${url} (v${binary.version}, ${binary.path}; data in ${server.storeDir})\n`,
-    );
+    process.stdout.write(`nats-server v${binary.version} (${binary.path})\n`);
+    process.stdout.write(`nats-server with JetStream on ${url} (data in ${server.storeDir})\n`);
   }
   const env = {
     ...process.env,
