@@ -64,14 +64,24 @@ apt_opts=(
   -o "Dir::Etc::SourceParts=$work/sources"
   -o "Dir::State::Lists=$work/lists"
   -o "Dir::Cache=$work/cache"
+  # Blind to what dpkg has installed, so the candidate is testing's version, never the system's own package.
+  -o Dir::State::status=/dev/null
   -o APT::Sandbox::User=root
 )
 
-apt-get "${apt_opts[@]}" -qq update >"$work/update.log" 2>&1 ||
-  refuse "apt-get update on Debian's $suite suite failed (see $work/update.log): $(tail -n 3 "$work/update.log" | tr '\n' ' ')"
+if ! apt-get "${apt_opts[@]}" -qq update >"$work/update.log" 2>&1; then
+  reason="apt-get update on Debian's $suite suite failed (see $work/update.log): $(tail -n 3 "$work/update.log" | tr '\n' ' ')"
+  # Offline with a binary from an earlier run: keep it rather than leave the project without a server.
+  if [ -x "$target" ] && kept="$("$target" --version 2>/dev/null)"; then
+    echo "fetch-nats-server: $reason" >&2
+    echo "$kept kept in $target (could not check for a newer one)"
+    exit 0
+  fi
+  refuse "$reason"
+fi
 candidate="$(apt-cache "${apt_opts[@]}" policy nats-server 2>/dev/null | awk '/Candidate:/ { print $2 }')"
 [ -n "$candidate" ] && [ "$candidate" != "(none)" ] ||
-  refuse "Debian's $suite suite lists no nats-server package for $(dpkg --print-architecture)."
+  refuse "found no nats-server package for $(dpkg --print-architecture) in Debian's $suite suite. apt-get update said: $(tail -n 3 "$work/update.log" | tr '\n' ' ')"
 
 if [ -x "$target" ] && [ "$(cat "$target.deb-version" 2>/dev/null)" = "$candidate" ]; then
   echo "$("$target" --version) (Debian $suite $candidate) already in $target"
