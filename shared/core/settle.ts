@@ -10,7 +10,7 @@
  *   without using an attempt. A `PERMANENT` error, or a failure on the last attempt, dead-letters it; any other
  *   failure retries it after the fixed backoff.
  */
-import { ErrorCodes } from "../protocol/error-codes.ts";
+import type { ErrorCodes } from "../protocol/error-codes.ts";
 import type { DeadLetterReason, JobOptionsWire } from "../protocol/schemas.ts";
 
 /** How an attempt that did not succeed ended. */
@@ -42,6 +42,9 @@ export function beforeRun(attempt: number, options: JobOptionsWire): BeforeRun {
   return { kind: "dead-letter", reason: "worker_died", attempts: attempt, reportedAttempt: retry };
 }
 
+/** The code that ends retries at once (a literal: only types may leave the pure core; the type checks it). */
+const PERMANENT: (typeof ErrorCodes)["Permanent"] = "PERMANENT";
+
 const later = (now: number, ms: number): { notBefore?: number } => (ms > 0 ? { notBefore: now + ms } : {});
 
 export function settleAttempt(
@@ -52,8 +55,7 @@ export function settleAttempt(
 ): Settlement {
   if (!failure) return { kind: "succeed" };
   if (failure.releaseAfterMs !== undefined) return { kind: "release", ...later(now, failure.releaseAfterMs) };
-  if (failure.code === ErrorCodes.Permanent)
-    return { kind: "dead-letter", reason: "permanent", attempts: attempt + 1 };
+  if (failure.code === PERMANENT) return { kind: "dead-letter", reason: "permanent", attempts: attempt + 1 };
   if (attempt >= (options.retry ?? 0))
     return { kind: "dead-letter", reason: "exhausted", attempts: attempt + 1 };
   return { kind: "retry", attempt: attempt + 1, ...later(now, options.backoff_ms ?? 0) };

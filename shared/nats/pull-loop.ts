@@ -50,6 +50,8 @@ export class PullLoop {
   /** messages that may not start yet, earliest first */
   private held: Held[] = [];
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** the last fetch brought only messages to hold: the next may take more than the free slots */
+  private holdingRun = false;
   /** messages being handled, with when they were last touched */
   private readonly active = new Map<JsMsg, number>();
   private running = 0;
@@ -96,13 +98,19 @@ export class PullLoop {
         this.consumer ??= await this.o.js.consumers.get(this.o.stream, this.o.consumer);
         const consumer = this.consumer;
         const batch = await consumer.fetch({ max_messages: want, expires: this.o.expiresMs ?? 5_000 });
+        let got = 0;
+        let held = 0;
         for await (const m of batch) {
           const now = Date.now();
           const due = this.o.startAt?.(m);
-          if (due !== undefined && due > now) this.hold({ m, at: now, due });
-          else this.buffer.push({ m, at: now });
+          got++;
+          if (due !== undefined && due > now) {
+            held++;
+            this.hold({ m, at: now, due });
+          } else this.buffer.push({ m, at: now });
           if (!this.stopped) this.pump();
         }
+        this.holdingRun = got > 0 && held === got;
         failures = 0;
       } catch (err) {
         this.consumer = null;
