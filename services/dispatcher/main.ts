@@ -1,7 +1,7 @@
 /**
  * @module
  * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
- * provisions the JetStream layout, forwards delayed jobs when due, and sweeps expired uniqueFor claims.
+ * provisions the JetStream layout, places jobs that v1 workers parked, and sweeps expired uniqueFor claims.
  */
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -13,6 +13,7 @@ import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { serve } from "../../shared/nats/responder.ts";
 import { sweepExpired } from "../../shared/nats/janitor.ts";
@@ -24,7 +25,8 @@ import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type DispatcherConfig } from "./config.ts";
 import { DispatchHandlers } from "./dispatch-handlers.ts";
 import { KnownTypes } from "./known-types.ts";
-import { DelayForwarder } from "./scheduler.ts";
+import { DelayedCapacity } from "./delayed-capacity.ts";
+import { LegacyParks } from "./legacy-parks.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { WorkflowHandlers } from "./workflow-handlers.ts";
 
@@ -43,7 +45,10 @@ export async function startDispatcher({
   const jsm = await jetstreamManager(nc);
   const buckets = await provisionTopology(nc, jsm, t, { updateExisting: true });
   const publisher = new JetStreamPublisher(nc);
-  const sender = new JobSender(publisher);
+  const counters = new WaitingCounters(jsm, (err) =>
+    log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+  );
+  const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `dispatcher-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
@@ -66,6 +71,7 @@ export async function startDispatcher({
     types,
     sender,
     claims: new UniqueClaims(buckets.unique),
+    delayed: new DelayedCapacity(jsm, { maxMessages: t.maxQueuedJobs, maxBytes: t.maxQueuedBytes }),
     events,
     limits,
     defaultQueue: config.defaultQueue,
@@ -96,7 +102,7 @@ export async function startDispatcher({
       ...schedulerConsumerConfig(t),
       durable_name: CONSUMERS.scheduler,
     });
-    const forwarder = new DelayForwarder(sender, publisher, log);
+    const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
       js: jetstream(nc),
       stream: STREAMS.delayed,
@@ -106,7 +112,7 @@ export async function startDispatcher({
       prefetch: 1024,
       ackWaitMs: t.ackWaitMs,
       expiresMs: 2_000,
-      handle: (msgs) => forwarder.forward(msgs[0]!),
+      handle: (msgs) => parks.forward(msgs[0]!),
       recreate: async () => {
         await ensureConsumer(jsm, STREAMS.delayed, {
           ...schedulerConsumerConfig(t),

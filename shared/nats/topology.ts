@@ -14,8 +14,8 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { BUCKETS, CONSUMERS, STREAMS } from "../protocol/names.ts";
-import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
+import { BUCKETS, CONSUMERS, STREAMS, waitingConsumerName } from "../protocol/names.ts";
+import { STREAM_SUBJECTS, subjects } from "../protocol/subjects.ts";
 
 export interface TopologyConfig {
   /** stream and KV replicas: 1 on a laptop, 3 on a cluster */
@@ -70,8 +70,30 @@ const workQueue = (t: TopologyConfig): Partial<StreamConfig> => ({
 
 export function streamConfigs(t: TopologyConfig): (Partial<StreamConfig> & { name: string })[] {
   return [
-    { name: STREAMS.jobs, subjects: [STREAM_SUBJECTS.jobs], ...workQueue(t) },
-    { name: STREAMS.delayed, subjects: [STREAM_SUBJECTS.delayed], ...workQueue(t) },
+    // The delayed stream first: the jobs stream sources from it.
+    {
+      name: STREAMS.delayed,
+      subjects: [STREAM_SUBJECTS.waiting, STREAM_SUBJECTS.due, STREAM_SUBJECTS.delayed],
+      ...workQueue(t),
+      allow_msg_schedules: true,
+      // The server refuses discard-new on a stream with schedules, and discard-old would drop waiting jobs
+      // silently: the stream is unbounded, and the dispatcher refuses new delayed jobs past the limit instead.
+      discard: DiscardPolicy.Old,
+      max_msgs: -1,
+      max_bytes: -1,
+    },
+    {
+      name: STREAMS.jobs,
+      subjects: [STREAM_SUBJECTS.jobs],
+      ...workQueue(t),
+      // Jobs that waited as schedules arrive here from the delayed stream, server-side: no forwarding hop.
+      sources: [
+        {
+          name: STREAMS.delayed,
+          subject_transforms: [{ src: STREAM_SUBJECTS.due, dest: STREAM_SUBJECTS.jobs }],
+        },
+      ],
+    },
     { name: STREAMS.outcomes, subjects: [STREAM_SUBJECTS.outcomes], ...workQueue(t), max_msgs: -1 },
     {
       name: STREAMS.deadLetters,
@@ -134,7 +156,21 @@ export function jobConsumerConfig(
   };
 }
 
-/** The delay forwarder parks each waiting job with nak(delay): it needs room for every parked job. */
+/** Counts one (queue, type)'s waiting jobs (`num_pending`); never pulled, so it never delivers or acks. */
+export function waitingConsumerConfig(
+  queue: string,
+  type: string,
+): Partial<ConsumerConfig> & { durable_name: string } {
+  return {
+    durable_name: waitingConsumerName(queue, type),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subjects.waitingFilter(queue, type),
+    max_ack_pending: 1,
+  };
+}
+
+/** The legacy park forwarder (v1 workers that re-park early jobs on `jetbus.delayed.…`). */
 export function schedulerConsumerConfig(t: TopologyConfig): Partial<ConsumerConfig> {
   return {
     durable_name: CONSUMERS.scheduler,
