@@ -1,7 +1,7 @@
 /**
  * @module
  * The coordinator's step, once per pulled group of outcome messages:
- * decode → record plain jobs' results (first outcome wins) → group workflow outcomes by workflow and apply each
+ * decode → record plain jobs' results (in batches, see result-writer.ts) → group workflow outcomes by workflow and apply each
  * group with ONE revision-checked write (the engine re-reads and re-applies on conflict) → publish the job
  * events derived from each outcome message (msg id from its stream sequence) → notify waiters → ack the group.
  * A crash anywhere redelivers the group; every step is idempotent per job.
@@ -12,12 +12,7 @@ import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
-import {
-  JetStreamPublishError,
-  PublishErrorCodes,
-  type JetStreamPublisher,
-} from "../../shared/nats/publisher.ts";
-import { BUCKETS, keys } from "../../shared/protocol/names.ts";
+import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
 import { isPlainJob, resultRecord } from "../../shared/protocol/outcome-builders.ts";
@@ -30,6 +25,7 @@ import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { eventsFor } from "./outcome-events.ts";
+import { ResultWriter } from "./result-writer.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
@@ -52,7 +48,11 @@ interface WorkflowGroup {
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
 
 export class OutcomeProcessor {
-  constructor(private readonly d: OutcomeProcessorDeps) {}
+  private readonly results: ResultWriter;
+
+  constructor(private readonly d: OutcomeProcessorDeps) {
+    this.results = new ResultWriter(d.publisher);
+  }
 
   async handleGroup(msgs: JsMsg[]): Promise<void> {
     const decoded: { m: JsMsg; entries: OutcomeEntry[] }[] = [];
@@ -78,9 +78,11 @@ export class OutcomeProcessor {
     const plain = all.filter((o) => isPlainJob(o) && isTerminal(o));
     const workflows = this.groupByWorkflow(all);
 
+    const first = decoded[0]?.m;
+    const groupId = first ? `${first.info.stream}-${first.seq}-${decoded.length}` : "empty";
     await Promise.all([
-      ...plain.map(async (o) => {
-        if (!(await this.recordResult(o))) duplicates.add(o);
+      this.results.record(plain, groupId).then((dups) => {
+        for (const o of dups) duplicates.add(o);
       }),
       ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates)),
     ]);
@@ -138,23 +140,6 @@ export class OutcomeProcessor {
       group({ kind: member.kind, id: member.id }).members.push({ outcome, entry: o });
     }
     return groups;
-  }
-
-  /** Writes the plain job's result unless one exists (first outcome wins); false for a duplicate. */
-  private async recordResult(o: OutcomeEntry): Promise<boolean> {
-    const subject = `$KV.${BUCKETS.results}.${keys.result(o.dispatch_id)}`;
-    try {
-      await this.d.publisher.publish(
-        subject,
-        encodeMessage(resultRecord(o)),
-        o.replay ? {} : { expectLastSubjectSequence: 0 },
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence)
-        return false;
-      throw err;
-    }
   }
 
   private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {

@@ -33,6 +33,8 @@ export interface TopologyConfig {
   deadLetterMaxAgeMs: number;
   /** how long `bus.wait` can find a finished plain job */
   resultTtlMs: number;
+  /** JETBUS_RESULTS holds at most this many bytes (oldest dropped); -1 = no limit */
+  resultsMaxBytes: number;
   /** upper bound on uniqueFor; also the unique bucket's age limit */
   uniqueMaxMs: number;
   /** ack wait of job consumers: a worker that stops heart-beating loses its jobs after this long */
@@ -50,6 +52,7 @@ export const DEFAULT_TOPOLOGY: TopologyConfig = {
   eventsMaxBytes: 1024 * 1024 * 1024,
   deadLetterMaxAgeMs: 0,
   resultTtlMs: 24 * 3600_000,
+  resultsMaxBytes: 1024 * 1024 * 1024,
   uniqueMaxMs: 7 * 24 * 3600_000,
   ackWaitMs: 30_000,
   maxAckPending: 10_000,
@@ -116,6 +119,20 @@ export function streamConfigs(t: TopologyConfig): (Partial<StreamConfig> & { nam
       max_age: nanos(t.eventsMaxAgeMs),
       max_bytes: t.eventsMaxBytes,
       duplicate_window: nanos(t.duplicateWindowMs),
+    },
+    {
+      name: STREAMS.results,
+      subjects: [STREAM_SUBJECTS.results],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: t.replicas,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(t.resultTtlMs),
+      max_bytes: t.resultsMaxBytes,
+      max_msg_size: t.maxMessageBytes,
+      duplicate_window: nanos(t.duplicateWindowMs),
+      // Readers fetch one subject's batches with a direct get (any replica answers).
+      allow_direct: true,
     },
   ];
 }

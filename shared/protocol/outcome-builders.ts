@@ -58,6 +58,7 @@ export function resultRecord(o: OutcomeEntry): ResultRecord {
   };
   if (o.result !== undefined) r.result = o.result;
   if (o.error) r.error = o.error;
+  if (o.replay) r.replay = o.replay;
   return r;
 }
 

@@ -26,6 +26,7 @@ export const STREAM_SUBJECTS = {
   outcomes: "jetbus.outcomes.>",
   deadLetters: "jetbus.dlq.>",
   events: "jetbus.events.>",
+  results: "jetbus.results.>",
 } as const;
 
 export const subjects = {

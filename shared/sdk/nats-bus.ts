@@ -15,9 +15,9 @@ import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
+import { forgetResult } from "../nats/result-reader.ts";
 import { requireSupportedServer, watchServerVersion } from "../nats/server-version.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
-import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { BulkDispatchOk, DispatchOk } from "../protocol/schemas.ts";
 import { fromErrorBody } from "../protocol/errors.ts";
@@ -143,9 +143,7 @@ export class NatsBus implements Bus {
       jetstream(nc),
       async () => this.jsm,
       () => this.sender,
-      async (dispatchId) => {
-        await buckets.results.purge(keys.result(dispatchId));
-      },
+      (dispatchId, replay) => forgetResult(buckets.results, dispatchId, replay),
     );
   }
 
@@ -209,7 +207,7 @@ export class NatsBus implements Bus {
   }
 
   wait(id: string, opts: WaitOptions = {}): Promise<WaitOutcome> {
-    return waitForOutcome(this.nc, this.buckets, id, opts.timeout ?? 30_000);
+    return waitForOutcome(this.nc, this.jsm, this.buckets, id, opts.timeout ?? 30_000);
   }
 
   chain(...jobs: Job[]): ChainBuilder {

@@ -1,10 +1,12 @@
 /**
  * @module
  * `bus.wait(id)` without polling: subscribe to `jetbus.done.<id>` first, then read the stored record (so an
- * outcome recorded before the call, or by another process, is found), then wait for the notice. Plain jobs
- * are kept in `jetbus-results` for JETBUS_RESULT_TTL_MS; chains and batches until pruned.
+ * outcome recorded before the call, or by another process, is found), then wait for the notice. Plain jobs'
+ * results are kept for JETBUS_RESULT_TTL_MS (`findResult`); chains and batches until pruned.
  */
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { findResult } from "../nats/result-reader.ts";
 import { fromErrorBody, TimeoutError } from "../protocol/errors.ts";
 import { keys } from "../protocol/names.ts";
 import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
@@ -36,7 +38,7 @@ function fromWorkflow(w: StoredWorkflow): WaitOutcome | null {
     : { status: "succeeded", result: info, attempts: 1 };
 }
 
-async function lookup(buckets: Buckets, id: string): Promise<WaitOutcome | null> {
+async function lookup(jsm: JetStreamManager, buckets: Buckets, id: string): Promise<WaitOutcome | null> {
   const kinds = id.startsWith("chn_")
     ? ["chain"]
     : id.startsWith("bat_")
@@ -44,20 +46,18 @@ async function lookup(buckets: Buckets, id: string): Promise<WaitOutcome | null>
       : id.startsWith("dsp_")
         ? []
         : ["chain", "batch"];
-  const reads = [
-    id.startsWith("chn_") || id.startsWith("bat_")
-      ? Promise.resolve(null)
-      : buckets.results.get(keys.result(id)),
+  const [result, ...workflows] = await Promise.all([
+    id.startsWith("chn_") || id.startsWith("bat_") ? null : findResult(jsm, buckets.results, id),
     ...kinds.map((k) => buckets.workflows.get(keys.workflow(k as "chain" | "batch", id))),
-  ];
-  const [result, ...workflows] = await Promise.all(reads);
-  if (result && result.operation === "PUT") return fromRecord(result.json<ResultRecord>());
+  ]);
+  if (result) return fromRecord(result);
   for (const w of workflows) if (w && w.operation === "PUT") return fromWorkflow(w.json<StoredWorkflow>());
   return null;
 }
 
 export async function waitForOutcome(
   nc: NatsConnection,
+  jsm: JetStreamManager,
   buckets: Buckets,
   id: string,
   timeoutMs: number,
@@ -70,7 +70,7 @@ export async function waitForOutcome(
       for await (const m of sub) {
         const n = parseJson(m.data, "done notice") as DoneNotice;
         if (n.kind === "job") return fromRecord(n.record);
-        const found = await lookup(buckets, id).catch(() => null);
+        const found = await lookup(jsm, buckets, id).catch(() => null);
         if (found) return found;
       }
       return null;
@@ -85,13 +85,13 @@ export async function waitForOutcome(
     // read the stored record again on reconnect.
     const reread = new Promise<WaitOutcome>((resolve) => {
       stopReread = onReconnect(nc, () => {
-        lookup(buckets, id).then(
+        lookup(jsm, buckets, id).then(
           (found) => found && resolve(found),
           () => undefined,
         );
       });
     });
-    const stored = await Promise.race([lookup(buckets, id).catch(() => null), timeout]);
+    const stored = await Promise.race([lookup(jsm, buckets, id).catch(() => null), timeout]);
     if (stored) return stored;
     const outcome = await Promise.race([notice, reread, timeout]);
     if (!outcome) throw new TimeoutError(`no outcome for ${id}: the connection closed`);

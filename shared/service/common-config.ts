@@ -37,6 +37,7 @@ export function readCommon(r: EnvReader, defaultHttpPort: number): CommonConfig 
       eventsMaxBytes: r.int("JETBUS_EVENTS_MAX_BYTES", d.eventsMaxBytes, { min: -1 }),
       deadLetterMaxAgeMs: r.int("JETBUS_DLQ_MAX_AGE_MS", d.deadLetterMaxAgeMs, { min: 0 }),
       resultTtlMs: r.int("JETBUS_RESULT_TTL_MS", d.resultTtlMs, { min: 1000 }),
+      resultsMaxBytes: r.int("JETBUS_RESULTS_MAX_BYTES", d.resultsMaxBytes, { min: -1 }),
       uniqueMaxMs: r.int("JETBUS_UNIQUE_MAX_MS", d.uniqueMaxMs, { min: 1000 }),
       ackWaitMs: r.int("JETBUS_ACK_WAIT_MS", d.ackWaitMs, { min: 500 }),
       maxAckPending: r.int("JETBUS_MAX_ACK_PENDING", d.maxAckPending, { min: 1 }),

@@ -10,20 +10,21 @@
  * Settlement order: side publication (retry, release or dead letter) → outcome stored → ack. A crash anywhere
  * redelivers the job; the coordinator is idempotent per job, so the outcome never counts twice.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { delay, type NatsConnection } from "@nats-io/transport-node";
 import { beforeRun, settleAttempt } from "../core/settle.ts";
 import { onArrival } from "../core/waits.ts";
 import { JetbusError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
-import { jobConsumerName, keys } from "../protocol/names.ts";
+import { jobConsumerName } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender } from "../nats/job-sender.ts";
+import { findResult } from "../nats/result-reader.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { jobMetrics, metrics } from "../telemetry/metrics.ts";
@@ -67,7 +68,7 @@ export interface DeliveryDeps {
   abandoned: (m: JsMsg) => boolean;
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
-  results?: KV;
+  results?: { jsm: JetStreamManager; bucket: KV };
 }
 
 function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
@@ -269,9 +270,10 @@ export class DeliveryProcessor {
 
   /** A plain job (not a replay) whose terminal outcome the coordinator has already recorded. */
   private async alreadyFinished(env: JobEnvelope): Promise<boolean> {
-    if (!this.d.results || env.chain || env.batch || env.callback || env.replay) return false;
-    const e = await this.d.results.get(keys.result(env.dispatch_id)).catch(() => null);
-    return !!e && e.operation === "PUT";
+    if (!this.d.results || env.chain || env.batch || env.callback) return false;
+    const { jsm, bucket } = this.d.results;
+    const r = await findResult(jsm, bucket, env.dispatch_id).catch(() => null);
+    return !!r && (r.replay ?? 0) === (env.replay ?? 0);
   }
 
   /**

@@ -168,7 +168,7 @@ export class WorkerHost {
       registration: (t) => this.registrations.get(t),
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
-      results: this.o.buckets.results,
+      results: { jsm: this.o.jsm, bucket: this.o.buckets.results },
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);

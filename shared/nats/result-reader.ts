@@ -1,0 +1,65 @@
+/**
+ * @module
+ * Finding a plain job's result after the fact (`bus.wait`, a worker that got a job again after a lost ack): a
+ * time-ordered dispatch id's result is in the batches on its results subject, read with direct gets (at most a
+ * window's worth of batches of one shard); any other id's in the `jetbus-results` bucket. Every stored value is
+ * checked against its schema: anyone can publish to these subjects, and a bad one is skipped.
+ */
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import { keys, STREAMS } from "../protocol/names.ts";
+import { ResultRecord as ResultRecordSchema } from "../protocol/outcome.ts";
+import { pickResult, ResultBatch, resultSubject } from "../protocol/results.ts";
+import type { ResultRecord } from "../protocol/schemas.ts";
+import { check, parseJson } from "../protocol/validate.ts";
+
+const PAGE = 256;
+
+function decode<T>(data: Uint8Array, ok: (v: unknown) => v is T): T | null {
+  try {
+    const v = parseJson(data, "stored result");
+    return ok(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+const isBatch = (v: unknown): v is ResultBatch => check(ResultBatch, v);
+const isRecord = (v: unknown): v is ResultRecord => check(ResultRecordSchema, v);
+
+export async function findResult(
+  jsm: JetStreamManager,
+  bucket: KV,
+  dispatchId: string,
+): Promise<ResultRecord | null> {
+  const subject = resultSubject(dispatchId);
+  if (!subject) {
+    const e = await bucket.get(keys.result(dispatchId));
+    return e && e.operation === "PUT" ? decode(e.value, isRecord) : null;
+  }
+  const found: ResultRecord[] = [];
+  const marker = bucket.get(keys.replayMarker(dispatchId)).catch(() => null);
+  for (let seq = 1; ; ) {
+    const page = await jsm.direct.getBatch(STREAMS.results, { seq, next_by_subj: subject, batch: PAGE });
+    let n = 0;
+    for await (const sm of page) {
+      n++;
+      seq = sm.seq + 1;
+      for (const r of decode(sm.data, isBatch)?.results ?? []) if (r.dispatch_id === dispatchId) found.push(r);
+    }
+    if (n < PAGE) break;
+  }
+  // Results of runs before the latest replay are history: the replayed run's is the one to wait for.
+  const m = await marker;
+  const replayed = m && m.operation === "PUT" ? Number(m.string()) || 0 : 0;
+  return pickResult(found.filter((r) => (r.replay ?? 0) >= replayed));
+}
+
+/**
+ * Before a dead letter is replayed as run `replay`: earlier results of its job no longer answer `bus.wait`.
+ * A record of its own is removed; batched ones cannot be, so a marker says which runs no longer count.
+ */
+export async function forgetResult(bucket: KV, dispatchId: string, replay: number): Promise<void> {
+  if (resultSubject(dispatchId)) await bucket.put(keys.replayMarker(dispatchId), String(replay));
+  else await bucket.purge(keys.result(dispatchId));
+}

@@ -1,0 +1,41 @@
+/**
+ * @module
+ * Where a plain job's result is kept for `bus.wait`. A dispatch id made by jetbus begins with the time it was
+ * made (`dsp_<11 hex ms><12 hex>`), so results are kept in batches: the coordinator writes the results of
+ * each group of outcomes it handles as one message per (10-second window of dispatch time, shard of the id) on
+ * `jetbus.results.<window>.<shard>` in JETBUS_RESULTS, and a reader finds a result by reading that one
+ * subject. A result then costs a share of a stored message instead of one of its own. Other dispatch ids (made
+ * by clients in other languages) keep a record of their own in the `jetbus-results` bucket, keyed by the id.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { ResultRecord } from "./outcome.ts";
+
+/** How much dispatch time one results subject covers. */
+export const RESULT_WINDOW_MS = 10_000;
+
+const TIME_ORDERED = /^dsp_([0-9a-f]{11})[0-9a-f]{11}([0-9a-f])$/;
+
+/** The results subject of a time-ordered dispatch id, or null for any other id. */
+export function resultSubject(dispatchId: string): string | null {
+  const m = TIME_ORDERED.exec(dispatchId);
+  if (!m) return null;
+  const window = Math.floor(parseInt(m[1]!, 16) / RESULT_WINDOW_MS);
+  return `jetbus.results.${window}.${m[2]}`;
+}
+
+/** One message on `jetbus.results.<window>.<shard>`: results in the order their outcomes were recorded. */
+export const ResultBatch = Type.Object({
+  v: Type.Literal(1),
+  results: Type.Array(ResultRecord, { minItems: 1 }),
+});
+export type ResultBatch = Static<typeof ResultBatch>;
+
+/**
+ * Of several records of one job (an outcome reported twice, a dead letter replayed), the one `bus.wait` gives:
+ * the latest replay's, and of those the first recorded.
+ */
+export function pickResult(records: readonly ResultRecord[]): ResultRecord | null {
+  let best: ResultRecord | null = null;
+  for (const r of records) if (!best || (r.replay ?? 0) > (best.replay ?? 0)) best = r;
+  return best;
+}
