@@ -8,10 +8,10 @@
  * `jobs {count, kind}` (P1 warm-up and measure, P6 flaky), `latency {count}` (P2), `batch {count}` (P3, P5),
  * `chain {count}` (P4), `delayed {count, delayMs}` (D1).
  */
-import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
+import { newId } from "../../shared/ids.ts";
 import { connectBus, job, type BusEvent, type Job, type Subscription } from "../../shared/index.ts";
 import { epochMs } from "../lib/clock.ts";
 import { numberField, requireEnv, serve, type ChildMessage } from "../lib/child-side.ts";
@@ -21,7 +21,8 @@ import { BenchTypes } from "./handlers.ts";
 const queue = requireEnv("QUEUE");
 const bus = await connectBus({ servers: requireEnv("NATS_URL"), name: "bench-jetbus-producer" });
 
-type Target = { prefix: string; need: number; seen: Set<string>; resolve: (at: number) => void };
+/** The ids a command dispatched (made the SDK's way: time-ordered), and the resolver once all are seen. */
+type Target = { ids: Set<string>; need: number; seen: Set<string>; resolve: (at: number) => void };
 const targets = new Set<Target>();
 /** callback_succeeded per workflow id, kept until claimed (it may arrive before dispatch() returned). */
 const callbacksDone = new Map<string, number>();
@@ -35,7 +36,7 @@ function onEvent(e: BusEvent): void {
   recorder?.(e);
   if (e.kind === "job_succeeded" && e.dispatchId) {
     for (const t of targets) {
-      if (!e.dispatchId.startsWith(t.prefix)) continue;
+      if (!t.ids.has(e.dispatchId)) continue;
       t.seen.add(e.dispatchId);
       if (t.seen.size === t.need) {
         targets.delete(t);
@@ -76,8 +77,8 @@ async function stopObserving(): Promise<void> {
   await s?.stop();
 }
 
-function expectJobs(prefix: string, need: number): Promise<number> {
-  return new Promise((resolve) => targets.add({ prefix, need, seen: new Set(), resolve }));
+function expectJobs(ids: Set<string>): Promise<number> {
+  return new Promise((resolve) => targets.add({ ids, need: ids.size, seen: new Set(), resolve }));
 }
 
 function expectCallback(workflowId: string): Promise<number> {
@@ -165,16 +166,18 @@ serve(
       const count = numberField(msg, "count");
       await startObserving();
       const flaky = msg.kind === "flaky";
-      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
-      const jobs: Job[] = Array.from({ length: count }, (_, i) => {
+      // Ids made as the SDK makes them when none is given (time-ordered), so the results are kept as a user's
+      // would be; made here so this process can tell its jobs' events apart.
+      const ids = Array.from({ length: count }, () => newId("dsp"));
+      const jobs: Job[] = ids.map((id, i) => {
         const j = job(flaky ? BenchTypes.flaky : BenchTypes.noop, { i })
           .onQueue(queue)
-          .withId(`${prefix}${i}`);
+          .withId(id);
         return flaky ? j.retry(2).backoff(10) : j;
       });
-      const done = expectJobs(prefix, count);
-      const times =
-        flaky && diagnostics ? recordTimes((e) => e.dispatchId?.startsWith(prefix) === true) : null;
+      const mine = new Set(ids);
+      const done = expectJobs(mine);
+      const times = flaky && diagnostics ? recordTimes((e) => mine.has(e.dispatchId ?? "")) : null;
       const cpu0 = process.cpuUsage();
       const t0 = epochMs();
       const results = await bus.dispatchMany(jobs);
@@ -269,7 +272,6 @@ serve(
       const count = numberField(msg, "count");
       const delayMs = numberField(msg, "delayMs");
       await stopObserving();
-      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
       const due = new Map<string, number>();
       const lateness: number[] = [];
       let allStarted: (at: number) => void = () => undefined;
@@ -288,7 +290,7 @@ serve(
       const cpu0 = process.cpuUsage();
       const t0 = epochMs();
       for (let i = 0; i < count; i += 100) {
-        const ids = Array.from({ length: Math.min(100, count - i) }, (_, k) => `${prefix}${i + k}`);
+        const ids = Array.from({ length: Math.min(100, count - i) }, () => newId("dsp"));
         const sentAt = epochMs();
         for (const id of ids) due.set(id, sentAt + delayMs);
         const results = await bus.dispatchMany(

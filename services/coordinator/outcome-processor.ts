@@ -15,10 +15,10 @@ import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
-import { isPlainJob, resultRecord } from "../../shared/protocol/outcome-builders.ts";
+import { isPlainJob } from "../../shared/protocol/outcome-builders.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
-import { decodeMessage, encodeMessage } from "../../shared/protocol/validate.ts";
+import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
@@ -80,12 +80,12 @@ export class OutcomeProcessor {
 
     const first = decoded[0]?.m;
     const groupId = first ? `${first.info.stream}-${first.seq}-${decoded.length}` : "empty";
-    await Promise.all([
-      this.results.record(plain, groupId).then((dups) => {
-        for (const o of dups) duplicates.add(o);
-      }),
+    const [recorded] = await Promise.all([
+      this.results.record(plain, groupId),
       ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates)),
     ]);
+    const fresh = new Set(recorded.map((r) => r.outcome));
+    for (const o of plain) if (!fresh.has(o)) duplicates.add(o);
 
     await Promise.all(
       decoded.map(async ({ m, entries }) => {
@@ -93,13 +93,12 @@ export class OutcomeProcessor {
         if (events.length > 0) await this.d.events.publishWithId(events, `ev-${m.info.stream}-${m.seq}`);
       }),
     );
-    for (const o of plain) {
-      if (duplicates.has(o)) continue;
+    // Waiters that subscribed after the worker's notice, and before the record was stored, learn it here.
+    for (const r of recorded)
       this.d.nc.publish(
-        subjects.done(o.dispatch_id),
-        encodeMessage({ v: 1, kind: "job", record: resultRecord(o) }),
+        subjects.done(r.outcome.dispatch_id),
+        `{"v":1,"kind":"job","record":${r.recordJson}}`,
       );
-    }
     const byStatus = new Map<string, number>();
     for (const o of all) {
       const status = duplicates.has(o) ? "duplicate" : o.status;

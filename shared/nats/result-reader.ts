@@ -2,7 +2,8 @@
  * @module
  * Finding a plain job's result after the fact (`bus.wait`, a worker that got a job again after a lost ack): a
  * time-ordered dispatch id's result is in the batches on its results subject, read with direct gets (at most a
- * window's worth of batches of one shard); any other id's in the `jetbus-results` bucket. Every stored value is
+ * window's worth of batches of one shard), or on its own in `jetbus-results` when it was too big for a batch;
+ * any other id's in `jetbus-results`. Every stored value is
  * checked against its schema: anyone can publish to these subjects, and a bad one is skipped.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
@@ -32,23 +33,26 @@ export async function findResult(
   bucket: KV,
   dispatchId: string,
 ): Promise<ResultRecord | null> {
+  const own = bucket
+    .get(keys.result(dispatchId))
+    .then((e) => (e && e.operation === "PUT" ? decode(e.value, isRecord) : null));
   const subject = resultSubject(dispatchId);
-  if (!subject) {
-    const e = await bucket.get(keys.result(dispatchId));
-    return e && e.operation === "PUT" ? decode(e.value, isRecord) : null;
-  }
+  if (!subject) return own;
   const found: ResultRecord[] = [];
   const marker = bucket.get(keys.replayMarker(dispatchId)).catch(() => null);
-  for (let seq = 1; ; ) {
+  for (let seq = 1; ;) {
     const page = await jsm.direct.getBatch(STREAMS.results, { seq, next_by_subj: subject, batch: PAGE });
     let n = 0;
     for await (const sm of page) {
       n++;
       seq = sm.seq + 1;
-      for (const r of decode(sm.data, isBatch)?.results ?? []) if (r.dispatch_id === dispatchId) found.push(r);
+      for (const r of decode(sm.data, isBatch)?.results ?? [])
+        if (r.dispatch_id === dispatchId) found.push(r);
     }
     if (n < PAGE) break;
   }
+  const big = await own;
+  if (big) found.push(big);
   // Results of runs before the latest replay are history: the replayed run's is the one to wait for.
   const m = await marker;
   const replayed = m && m.operation === "PUT" ? Number(m.string()) || 0 : 0;
@@ -60,6 +64,6 @@ export async function findResult(
  * A record of its own is removed; batched ones cannot be, so a marker says which runs no longer count.
  */
 export async function forgetResult(bucket: KV, dispatchId: string, replay: number): Promise<void> {
+  await bucket.purge(keys.result(dispatchId));
   if (resultSubject(dispatchId)) await bucket.put(keys.replayMarker(dispatchId), String(replay));
-  else await bucket.purge(keys.result(dispatchId));
 }
