@@ -15,7 +15,7 @@ import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 import type { Buckets } from "../nats/provision.ts";
-import { ensureConsumer } from "../nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs } from "../nats/provision.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
@@ -187,11 +187,8 @@ export class WorkerHost {
       const key = `${queue}\u0000${type}`;
       if (this.loops.has(key)) continue;
       const durable = jobConsumerName(queue, type);
-      const cfg = {
-        ...jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type)),
-        durable_name: durable,
-      };
-      await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+      const cfg = jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type));
+      const live = await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
       const loop = new PullLoop({
         js: this.o.js,
         stream: STREAMS.jobs,
@@ -201,11 +198,11 @@ export class WorkerHost {
         // No prefetch: a job held in a buffer when its worker dies would come back as a redelivery and count as
         // an attempt although it never ran; only started jobs may count.
         prefetch: 0,
-        ackWaitMs: this.o.topology.ackWaitMs,
+        ackWaitMs: liveAckWaitMs(live, this.o.topology.ackWaitMs),
         expiresMs: 2_000,
         handle: (msgs) => this.handle(msgs[0]!),
         recreate: async () => {
-          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
         },
         log: this.o.log,
       });
