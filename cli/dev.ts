@@ -12,6 +12,7 @@ import { dirname, resolve } from "node:path";
 import { findNatsServerBinary } from "../shared/testkit/nats-binary.ts";
 import { startNatsServer, type NatsServer } from "../shared/testkit/nats-server.ts";
 import { runDemo } from "./demo.ts";
+import { initDevLayout } from "./init.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const INSTALL_HINT = `nats-server was not found on PATH or in /usr/sbin. Install it, or point NATS_URL at a running one:
@@ -79,6 +80,8 @@ export async function dev(): Promise<void> {
     });
     url = server.url;
     process.stdout.write(`nats-server with JetStream on ${url} (data in ${server.storeDir})\n`);
+    // Its own store: bring what an older version made in step (services never change what exists).
+    await initDevLayout({ ...process.env, NATS_URL: url });
   }
   const env = {
     ...process.env,

@@ -8,7 +8,8 @@
  * Exit codes: 0 in step (or, without `--apply`, a plan was printed); 1 when something could not be applied or
  * cannot change in place.
  */
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { ResourcePlan } from "../shared/nats/config-diff.ts";
 import { connectNats } from "../shared/nats/connection.ts";
 import { applyPlan, planTopology } from "../shared/nats/plan.ts";
 import { describeResource, planLines } from "../shared/nats/plan-text.ts";
@@ -19,7 +20,10 @@ const say = (lines: string[]) => {
   if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
 };
 
-export async function init(apply: boolean, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+async function withPlan<T>(
+  env: NodeJS.ProcessEnv,
+  fn: (jsm: JetStreamManager, plans: ResourcePlan[]) => Promise<T>,
+): Promise<T> {
   const r = new EnvReader(env);
   const common = readCommon(r, 0);
   r.done();
@@ -32,7 +36,32 @@ export async function init(apply: boolean, env: NodeJS.ProcessEnv = process.env)
   });
   try {
     const jsm = await jetstreamManager(nc);
-    const plans = await planTopology(jsm, common.topology);
+    return await fn(jsm, await planTopology(jsm, common.topology));
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * For `jetbus dev` on its own server: its layout is a sandbox, kept in step with the current version (a dev
+ * store made by an older jetbus gets TTL support, for instance). Only changes to what existed are printed.
+ */
+export function initDevLayout(env: NodeJS.ProcessEnv): Promise<void> {
+  return withPlan(env, async (jsm, plans) => {
+    const changes = plans.filter((p) => !p.create);
+    const applied = await applyPlan(jsm, changes);
+    say(
+      applied.flatMap((a) =>
+        a.error
+          ? [`could not change ${describeResource(a.plan.resource)}: ${a.error}`]
+          : planLines([a.plan], true),
+      ),
+    );
+  });
+}
+
+export function init(apply: boolean, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return withPlan(env, async (jsm, plans) => {
     if (plans.length === 0) {
       say(["nothing to do: the JetStream layout matches the configuration"]);
       return 0;
@@ -57,7 +86,5 @@ export async function init(apply: boolean, env: NodeJS.ProcessEnv = process.env)
       if (a.plan.blocked.length > 0) say(planLines([{ ...a.plan, create: undefined, update: [] }]));
     }
     return failed + blocked > 0 ? 1 : 0;
-  } finally {
-    await nc.close();
-  }
+  });
 }

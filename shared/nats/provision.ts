@@ -55,8 +55,9 @@ export async function provisionTopology(
 ): Promise<Provisioned> {
   const live = await Promise.all(
     streamResources(t).map(async (r) => {
-      const { info, created } = await createStreamIfMissing(jsm, r.spec);
-      if (!created) reportDrift(log, planResource(r.resource, r.spec, info.config));
+      // A resource just created is in step; checking it anyway clears an earlier report of it.
+      const { info } = await createStreamIfMissing(jsm, r.spec);
+      reportDrift(log, planResource(r.resource, r.spec, info.config));
       return { ...r, info };
     }),
   );
