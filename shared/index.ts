@@ -67,3 +67,6 @@ export { ErrorCodes } from "./protocol/error-codes.ts";
 export type { ErrorCode } from "./protocol/error-codes.ts";
 export { PROTOCOL_VERSION, REQUEST_SUBJECTS, subjects } from "./protocol/subjects.ts";
 export type { EventKind } from "./protocol/schemas.ts";
+export { SERVER_FEATURES, SERVER_FLOOR, UnsupportedServerError } from "./protocol/server-version.ts";
+export type { ServerFeature } from "./protocol/server-version.ts";
+export { requireServerFeature, requireSupportedServer, serverHasFeature } from "./nats/server-version.ts";

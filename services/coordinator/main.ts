@@ -15,6 +15,7 @@ import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { coordinatorConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
@@ -42,7 +43,10 @@ export async function startCoordinator({
   const jsm = await jetstreamManager(nc);
   const { buckets } = await provisionTopology(nc, jsm, t, log);
   const publisher = new JetStreamPublisher(nc);
-  const sender = new JobSender(publisher);
+  const counters = new WaitingCounters(jsm, (err) =>
+    log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+  );
+  const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `coordinator-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),

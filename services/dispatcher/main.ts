@@ -1,8 +1,8 @@
 /**
  * @module
  * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
- * creates what is missing of the JetStream layout (reporting drift, changing nothing), and forwards delayed
- * jobs when due. uniqueFor claims expire by server TTL: no sweep. While `jetbus-unique` lacks TTL support
+ * creates what is missing of the JetStream layout (reporting drift, changing nothing), and places jobs that
+ * v1 workers parked. uniqueFor claims expire by server TTL: no sweep. While `jetbus-unique` lacks TTL support
  * (made by an older version) the dispatcher is not ready.
  */
 import { hostname } from "node:os";
@@ -15,6 +15,7 @@ import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { serve } from "../../shared/nats/responder.ts";
 import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
@@ -26,7 +27,8 @@ import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type DispatcherConfig } from "./config.ts";
 import { DispatchHandlers } from "./dispatch-handlers.ts";
 import { KnownTypes } from "./known-types.ts";
-import { DelayForwarder } from "./scheduler.ts";
+import { DelayedCapacity } from "./delayed-capacity.ts";
+import { LegacyParks } from "./legacy-parks.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { WorkflowHandlers } from "./workflow-handlers.ts";
 
@@ -50,7 +52,10 @@ export async function startDispatcher({
     log,
   );
   const publisher = new JetStreamPublisher(nc);
-  const sender = new JobSender(publisher);
+  const counters = new WaitingCounters(jsm, (err) =>
+    log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+  );
+  const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `dispatcher-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
@@ -73,6 +78,7 @@ export async function startDispatcher({
     types,
     sender,
     claims: new UniqueClaims(buckets.unique),
+    delayed: new DelayedCapacity(jsm, { maxMessages: t.maxQueuedJobs, maxBytes: t.maxQueuedBytes }),
     events,
     limits,
     defaultQueue: config.defaultQueue,
@@ -100,7 +106,7 @@ export async function startDispatcher({
   let scheduler: PullLoop | null = null;
   if (config.runScheduler) {
     const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
-    const forwarder = new DelayForwarder(sender, publisher, log);
+    const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
       js: jetstream(nc),
       stream: STREAMS.delayed,
@@ -110,7 +116,7 @@ export async function startDispatcher({
       prefetch: 1024,
       ackWaitMs: liveAckWaitMs(live, t.ackWaitMs),
       expiresMs: 2_000,
-      handle: (msgs) => forwarder.forward(msgs[0]!),
+      handle: (msgs) => parks.forward(msgs[0]!),
       recreate: async () => {
         await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
       },

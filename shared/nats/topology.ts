@@ -6,8 +6,10 @@
  * handed to the server (`nanos()`), which reads every stream and consumer duration in nanoseconds.
  *
  * Limits policy:
- * - work streams (jobs, delayed, outcomes) are bounded by messages and bytes with discard-new, never by age:
- *   a full queue rejects the publish (QUEUE_FULL) and no job expires unseen;
+ * - work streams (jobs, outcomes) are bounded by messages and bytes with discard-new, never by age: a full
+ *   queue rejects the publish (QUEUE_FULL) and no job expires unseen. The delayed stream holds schedules, and
+ *   the server refuses discard-new there: it is unbounded at the server, never by age, and the dispatcher
+ *   refuses new delayed jobs past JETBUS_MAX_QUEUED_JOBS instead;
  * - events, and the results bucket, are bounded by age and bytes (oldest dropped first);
  * - dead letters are bounded only when configured (age and/or bytes; then new dead letters are refused when
  *   full rather than old ones dropped);
@@ -26,7 +28,14 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { BUCKETS, CONSUMERS, jobConsumerName, kvStreamName, STREAMS } from "../protocol/names.ts";
+import {
+  BUCKETS,
+  CONSUMERS,
+  jobConsumerName,
+  kvStreamName,
+  STREAMS,
+  waitingConsumerName,
+} from "../protocol/names.ts";
 import { kvSubjects, parseJobSubject, STREAM_SUBJECTS, subjects } from "../protocol/subjects.ts";
 
 export interface TopologyConfig {
@@ -100,8 +109,29 @@ const workQueue = (t: TopologyConfig, maxMsgs: number): Partial<StreamConfig> =>
 
 export function streamConfigs(t: TopologyConfig): StreamSpec[] {
   return [
-    { name: STREAMS.jobs, subjects: [STREAM_SUBJECTS.jobs], ...workQueue(t, t.maxQueuedJobs) },
-    { name: STREAMS.delayed, subjects: [STREAM_SUBJECTS.delayed], ...workQueue(t, t.maxQueuedJobs) },
+    // The delayed stream first: the jobs stream sources from it.
+    {
+      name: STREAMS.delayed,
+      subjects: [STREAM_SUBJECTS.waiting, STREAM_SUBJECTS.due, STREAM_SUBJECTS.delayed],
+      ...workQueue(t, -1),
+      allow_msg_schedules: true,
+      // The server refuses discard-new on a stream with schedules, and discard-old would drop waiting jobs
+      // silently: the stream is unbounded, and the dispatcher refuses new delayed jobs past the limit instead.
+      discard: DiscardPolicy.Old,
+      max_bytes: -1,
+    },
+    {
+      name: STREAMS.jobs,
+      subjects: [STREAM_SUBJECTS.jobs],
+      ...workQueue(t, t.maxQueuedJobs),
+      // Jobs that waited as schedules arrive here from the delayed stream, server-side: no forwarding hop.
+      sources: [
+        {
+          name: STREAMS.delayed,
+          subject_transforms: [{ src: STREAM_SUBJECTS.due, dest: STREAM_SUBJECTS.jobs }],
+        },
+      ],
+    },
     // Each outcome message carries one or more outcomes, so it never needs more messages than jobs.
     { name: STREAMS.outcomes, subjects: [STREAM_SUBJECTS.outcomes], ...workQueue(t, t.maxQueuedJobs) },
     {
@@ -205,7 +235,18 @@ export function jobConsumerConfig(t: TopologyConfig, durable: string, subject: s
   };
 }
 
-/** The delay forwarder parks each waiting job with nak(delay): it needs room for every parked job. */
+/** Counts one (queue, type)'s waiting jobs (`num_pending`); never pulled, so it never delivers or acks. */
+export function waitingConsumerConfig(queue: string, type: string): ConsumerSpec {
+  return {
+    durable_name: waitingConsumerName(queue, type),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subjects.waitingFilter(queue, type),
+    max_ack_pending: 1,
+  };
+}
+
+/** The legacy park forwarder (v1 workers that re-park early jobs on `jetbus.delayed.…`). */
 export function schedulerConsumerConfig(t: TopologyConfig): ConsumerSpec {
   return {
     durable_name: CONSUMERS.scheduler,
@@ -260,6 +301,17 @@ export function consumerFamilies(t: TopologyConfig): ConsumerFamily[] {
         if (!job || filter !== subjects.job(job.queue, job.type)) return null;
         if (jobConsumerName(job.queue, job.type) !== ci.name) return null;
         return jobConsumerConfig(t, ci.name, filter);
+      },
+    },
+    {
+      stream: STREAMS.delayed,
+      what: "waiting-jobs counter",
+      desired(ci) {
+        const filter = ci.config.filter_subject ?? "";
+        const job = parseJobSubject(filter);
+        if (!job || filter !== subjects.waitingFilter(job.queue, job.type)) return null;
+        const want = waitingConsumerConfig(job.queue, job.type);
+        return want.durable_name === ci.name ? want : null;
       },
     },
   ];

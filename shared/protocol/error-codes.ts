@@ -41,5 +41,7 @@ export const ErrorCodes = {
   TopologyOutdated: "TOPOLOGY_OUTDATED",
   /** A revision-checked write lost to another writer (retried internally; surfaces only after many tries). */
   Conflict: "CONFLICT",
+  /** The nats-server is older than jetbus's floor (2.12), or than a feature that was asked for needs. */
+  UnsupportedServer: "UNSUPPORTED_SERVER",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -17,6 +17,7 @@ import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
+import { requireSupportedServer, watchServerVersion } from "../nats/server-version.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
 import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
@@ -91,6 +92,17 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
         if (type === "error") log.error({ data }, "nats error");
       },
     }));
+  try {
+    requireSupportedServer(nc);
+  } catch (err) {
+    // Refused before anything is provisioned; a connection the caller handed us stays theirs to close.
+    if (!opts.connection) await nc.close();
+    throw err;
+  }
+  watchServerVersion(nc, (problem, version) => {
+    if (problem) log.error({ code: problem.code, server_version: version }, problem.message);
+    else log.info({ server_version: version }, "reconnected to a supported nats-server");
+  });
   const topology = { ...DEFAULT_TOPOLOGY, ...opts.topology };
   const jsm = await jetstreamManager(nc);
   let buckets: Buckets;

@@ -17,8 +17,9 @@ import {
   DEFAULT_TOPOLOGY,
   jobConsumerConfig,
   streamConfigs,
+  waitingConsumerConfig,
 } from "../../shared/nats/topology.ts";
-import { BUCKETS, jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
+import { BUCKETS, jobConsumerName, STREAMS, waitingConsumerName } from "../../shared/protocol/names.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 
 const stream = { kind: "stream", name: "S" } as const;
@@ -154,10 +155,13 @@ describe("planResource", () => {
 describe("the layout", () => {
   it("work streams are bounded by messages and bytes with discard new, never by age", () => {
     const t = { ...DEFAULT_TOPOLOGY, maxQueuedJobs: 7, maxQueuedBytes: 9 };
-    for (const name of [STREAMS.jobs, STREAMS.delayed, STREAMS.outcomes]) {
+    for (const name of [STREAMS.jobs, STREAMS.outcomes]) {
       const s = streamConfigs(t).find((c) => c.name === name)!;
       assert.deepEqual([s.max_msgs, s.max_bytes, s.discard, s.max_age], [7, 9, "new", 0], name);
     }
+    // Schedules cannot live on a discard-new stream: unbounded at the server (the dispatcher counts), never by age.
+    const delayed = streamConfigs(t).find((c) => c.name === STREAMS.delayed)!;
+    assert.deepEqual([delayed.max_msgs, delayed.max_bytes, delayed.max_age], [-1, -1, 0]);
   });
 
   it("dead letters are bounded only when configured; events by age and bytes; workflows never by age", () => {
@@ -183,7 +187,7 @@ describe("the layout", () => {
   });
 
   it("a job consumer's desired config follows from its filter; other consumers on the stream are not ours", () => {
-    const [jobs] = consumerFamilies(DEFAULT_TOPOLOGY);
+    const [jobs, waiting] = consumerFamilies(DEFAULT_TOPOLOGY);
     const name = jobConsumerName("q", "mail.send");
     const info = (n: string, filter: string) =>
       ({ name: n, config: { filter_subject: filter } }) as ConsumerInfo;
@@ -194,6 +198,12 @@ describe("the layout", () => {
     assert.equal(jobs!.desired(info("my-own", subjects.job("q", "mail.send"))), null);
     assert.equal(jobs!.desired(info(name, subjects.delayed("q", "mail.send"))), null);
     assert.equal(jobs!.desired(info(name, "other.>")), null);
+    const counter = waitingConsumerName("q", "mail.send");
+    assert.deepEqual(
+      waiting!.desired(info(counter, subjects.waitingFilter("q", "mail.send"))),
+      waitingConsumerConfig("q", "mail.send"),
+    );
+    assert.equal(waiting!.desired(info(name, subjects.waitingFilter("q", "mail.send"))), null);
   });
 });
 
