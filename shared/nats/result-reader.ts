@@ -6,7 +6,7 @@
  * any other id's in `jetbus-results`. Every stored value is
  * checked against its schema: anyone can publish to these subjects, and a bad one is skipped.
  */
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { JetStreamError, type JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { keys, STREAMS } from "../protocol/names.ts";
 import { ResultRecord as ResultRecordSchema } from "../protocol/outcome.ts";
@@ -38,25 +38,41 @@ export async function findResult(
     .then((e) => (e && e.operation === "PUT" ? decode(e.value, isRecord) : null));
   const subject = resultSubject(dispatchId);
   if (!subject) return own;
-  const found: ResultRecord[] = [];
-  const marker = bucket.get(keys.replayMarker(dispatchId)).catch(() => null);
-  for (let seq = 1; ;) {
-    const page = await jsm.direct.getBatch(STREAMS.results, { seq, next_by_subj: subject, batch: PAGE });
-    let n = 0;
-    for await (const sm of page) {
-      n++;
-      seq = sm.seq + 1;
-      for (const r of decode(sm.data, isBatch)?.results ?? [])
-        if (r.dispatch_id === dispatchId) found.push(r);
-    }
-    if (n < PAGE) break;
-  }
-  const big = await own;
-  if (big) found.push(big);
+  const [big, batched, marker] = await Promise.all([
+    own,
+    readBatched(jsm, subject, dispatchId),
+    bucket.get(keys.replayMarker(dispatchId)),
+  ]);
+  if (big) batched.push(big);
   // Results of runs before the latest replay are history: the replayed run's is the one to wait for.
-  const m = await marker;
-  const replayed = m && m.operation === "PUT" ? Number(m.string()) || 0 : 0;
-  return pickResult(found.filter((r) => (r.replay ?? 0) >= replayed));
+  const replayed = marker && marker.operation === "PUT" ? Number(marker.string()) || 0 : 0;
+  return pickResult(batched.filter((r) => (r.replay ?? 0) >= replayed));
+}
+
+/** Every record of `dispatchId` in the batches on `subject`, in stream order. */
+async function readBatched(
+  jsm: JetStreamManager,
+  subject: string,
+  dispatchId: string,
+): Promise<ResultRecord[]> {
+  const found: ResultRecord[] = [];
+  for (let seq = 1; ;) {
+    let n = 0;
+    try {
+      const page = await jsm.direct.getBatch(STREAMS.results, { seq, next_by_subj: subject, batch: PAGE });
+      for await (const sm of page) {
+        n++;
+        seq = sm.seq + 1;
+        for (const r of decode(sm.data, isBatch)?.results ?? [])
+          if (r.dispatch_id === dispatchId) found.push(r);
+      }
+    } catch (err) {
+      // No (more) messages on the subject: the server answers "not found" rather than an empty batch.
+      // (a JetStreamStatusError, which the package entry exports only as its base class).
+      if (!(err instanceof JetStreamError && (err as { code?: unknown }).code === 404)) throw err;
+    }
+    if (n < PAGE) return found;
+  }
 }
 
 /**
