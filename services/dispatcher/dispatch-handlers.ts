@@ -26,7 +26,7 @@ import { check, decodeMessage, schemaErrors } from "../../shared/protocol/valida
 import { jobMetrics, metrics } from "../../shared/telemetry/metrics.ts";
 import { placeJob } from "../../shared/core/waits.ts";
 import type { DelayedCapacity } from "./delayed-capacity.ts";
-import { toJobSpec, type SpecLimits } from "./job-spec.ts";
+import { resolveJob, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
@@ -116,7 +116,7 @@ export class DispatchHandlers {
     };
     let claim: { key: string; revision: number } | null = null;
     try {
-      const spec = toJobSpec(job, queue, this.d.limits, where);
+      const { spec, payloadJson } = resolveJob(job, queue, this.d.limits, where);
       await this.d.types.assertKnown([spec]);
       // Before any claim: a refused dispatch must leave nothing behind.
       const delayMs = spec.options.delay_ms ?? 0;
@@ -137,7 +137,7 @@ export class DispatchHandlers {
       const env = envelopeFromItem({ jobId: dispatchId, dispatchId, spec }, now);
       let ack;
       try {
-        ack = await this.d.sender.send(env, dispatchId, trace);
+        ack = await this.d.sender.send(env, dispatchId, trace, payloadJson);
       } catch (err) {
         const f = publishFailure(err);
         if (claim && !f.maybeStored) await this.d.claims.release(claim.key, claim.revision);

@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { BUCKETS, CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
-import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
+import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
@@ -57,7 +57,7 @@ export async function startDispatcher({
   );
   const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `dispatcher-${hostname()}-${process.pid}`;
-  const events = new EventBatcher(publisher, subjects.events(source), (err) =>
+  const events = new EventBatcher(publisher, source, (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
   const limits = { maxPayloadBytes: config.maxPayloadBytes, uniqueMaxMs: t.uniqueMaxMs };

@@ -18,6 +18,7 @@ import type { Buckets } from "../nats/provision.ts";
 import { ensureConsumer, liveAckWaitMs } from "../nats/provision.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
+import { RecentSet } from "../workflow/recent-set.ts";
 import { ensureWaitingConsumer, WaitingCounters } from "../nats/waiting-counters.ts";
 import { HEADERS } from "../protocol/headers.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
@@ -70,8 +71,8 @@ export class WorkerHost {
   private readonly loops = new Map<string, { loop: PullLoop; queue: string; type: string }>();
   private readonly abandoned = new WeakSet<JsMsg>();
   private readonly running = new Set<JsMsg>();
-  /** stream sequences of the jobs this worker settled lately (oldest first) */
-  private readonly settled = new Set<number>();
+  /** stream sequences of the jobs this worker settled lately */
+  private readonly settled = new RecentSet<number>(20_000, 3_600_000);
   private started = false;
   private cancels: CancelWatcher | null = null;
   private registry: RegistryHeartbeat | null = null;
@@ -231,7 +232,7 @@ export class WorkerHost {
     // A redelivery of a message this worker is still handling, or has settled (its ack was lost, e.g. in a
     // NATS restart), is a duplicate, not a delivery whose worker died: never run or count it again.
     if (m.info.deliveryCount > 1) {
-      if (this.settled.has(m.seq)) {
+      if (this.settled.has(m.seq, Date.now())) {
         m.ack();
         return;
       }
@@ -240,8 +241,7 @@ export class WorkerHost {
     this.running.add(m);
     try {
       await this.processor!.process(m);
-      this.settled.add(m.seq);
-      if (this.settled.size > 10_000) this.settled.delete(this.settled.values().next().value!);
+      this.settled.add(m.seq, Date.now());
     } catch (err) {
       // Settlement failed (NATS down, stream full): leave the message unacked; it is redelivered.
       this.o.log.warn(
