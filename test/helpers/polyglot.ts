@@ -213,29 +213,39 @@ export async function assertDispatchDemo(
   assert.equal(runs("ts:then").length, 1);
   assert.ok(runs("ts:progress").length >= 1);
 
-  await waitFor("the batch's and the chain's last events", () =>
+  const done = (pred: (e: BusEvent) => boolean) =>
+    events.filter((e) => e.kind === "job_succeeded" && pred(e));
+  const chainJobs = () => done((e) => e.chainId === chain.id);
+  const members = () => done((e) => e.batchId === batch.id && !e.callback);
+  // Job events come from outcomes, workflow events from transitions: they may arrive in either order.
+  await waitFor("the chain's and the batch's events", () =>
+    chainJobs().length === 3 &&
+    members().length === 2 &&
     events.some((e) => e.kind === "batch_completed" && e.batchId === batch.id) &&
     events.some((e) => e.kind === "chain_completed" && e.chainId === chain.id)
       ? true
       : null,
   );
-  const done = (pred: (e: BusEvent) => boolean) =>
-    events.filter((e) => e.kind === "job_succeeded" && pred(e));
-  const chainJobs = done((e) => e.chainId === chain.id);
-  assert.deepEqual(chainJobs.map((e) => e.jobType).sort(), ["ts:first", "ts:last", foreign].sort());
+  assert.deepEqual(
+    chainJobs()
+      .map((e) => e.jobType)
+      .sort(),
+    ["ts:first", "ts:last", foreign].sort(),
+  );
   const retried = events.filter((e) => e.kind === "job_retried" && e.batchId === batch.id);
   assert.deepEqual(
     retried.map((e) => [e.jobType, e.attempt, e.error?.code]),
     [[foreign, 0, "HANDLER_ERROR"]],
   );
-  const members = done((e) => e.batchId === batch.id && !e.callback);
   assert.deepEqual(
-    members.map((e) => [e.jobType, e.attempt]).sort(),
+    members()
+      .map((e) => [e.jobType, e.attempt])
+      .sort(),
     [
       ["ts:hello", 0],
       [foreign, 1],
     ].sort(),
   );
-  for (const e of [...chainJobs, ...members, ...retried])
+  for (const e of [...chainJobs(), ...members(), ...retried])
     assert.equal(e.traceparent?.split("-")[1], traceId, `${e.kind} of ${e.jobType} is in the caller's trace`);
 }
