@@ -1,5 +1,6 @@
 /* A worker for one (queue, type), one job at a time, following docs/protocol.md "Implementing a worker". */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,12 @@ static struct {
     char *cancelled[MAX_CANCELLED];
     int ncancelled;
 } w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static volatile sig_atomic_t stopping = 0;
+static void on_term(int sig) {
+    (void)sig;
+    stopping = 1;
+}
 
 int job_working(job_t *job) {
     static int64_t last = 0;
@@ -312,9 +319,11 @@ int run_worker(natsConnection *nc, const char *queue, const char *type, handler_
     pthread_t t1, t2;
     pthread_create(&t1, NULL, heartbeat, workers);
     pthread_create(&t2, NULL, watch_cancels, watcher);
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
     printf("worker %s ready on %s/%s (ack wait %lld ms)\n", w.id, queue, type, (long long)w.ack_wait_ms);
     fflush(stdout);
-    for (;;) {
+    while (!stopping) {
         natsMsgList list = {0};
         s = natsSubscription_Fetch(&list, sub, 1, 2000, &jerr);
         for (int i = 0; s == NATS_OK && i < list.Count; i++)
@@ -323,4 +332,6 @@ int run_worker(natsConnection *nc, const char *queue, const char *type, handler_
         natsMsgList_Destroy(&list);
         if (s != NATS_OK && s != NATS_TIMEOUT) nats_Sleep(1000);
     }
+    kvStore_Purge(workers, w.id, NULL); /* no longer serving: the record goes at once */
+    return 0;
 }

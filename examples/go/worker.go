@@ -176,7 +176,6 @@ func (w *Worker) registry(kv nats.KeyValue) {
 		}
 		select {
 		case <-w.stop:
-			_ = kv.Purge(w.id)
 			return
 		case <-time.After(w.heartbeat):
 		}
@@ -225,6 +224,7 @@ func (w *Worker) Run() error {
 		return err
 	}
 	fmt.Printf("worker %s ready on %s/%s (ack wait %d ms)\n", w.id, w.queue, w.typ, w.ackWait.Milliseconds())
+	defer func() { _ = kv.Purge(w.id) }() // no longer serving: the record goes at once
 	for {
 		select {
 		case <-w.stop:

@@ -45,8 +45,10 @@ def work(args, worker_class=Worker):
     try:
         worker.run()
     finally:
-        worker.stop()
-        nc.close()
+        try:
+            worker.stop()  # the registry record goes at once
+        finally:
+            nc.close()
 
 
 def dispatch(args):

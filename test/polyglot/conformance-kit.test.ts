@@ -25,7 +25,7 @@ const BROKEN = join(ROOT, "test/fixtures/broken_worker.py");
 const skip = missingTools([["python3", ["--version"]]]);
 if (skip) console.log(`# skipping the conformance kit's own test: ${skip}`);
 
-describe("jetbus conformance against broken workers", { skip: skip ?? false }, () => {
+describe("jetbus conformance against broken workers", { skip: skip ?? false, concurrency: true }, () => {
   let pm: PolyglotMesh;
   const workers: Foreign[] = [];
 
