@@ -9,7 +9,7 @@
  *   wait subjects, with its msg id and reply subject;
  * - the server's PubAck to each of those publishes (a reply on the publisher's inbox): the moment it is stored.
  * One connection delivers in order, so `i` orders everything: "acked after its outcome was stored" is
- * "ack.i > the PubAck's i".
+ * "ack.i > the PubAck's i" (a worker acks only after it got the PubAck, which the kit got at the same moment).
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { STREAMS } from "../../shared/protocol/names.ts";
@@ -86,7 +86,6 @@ function headersOf(m: Msg): Record<string, string> {
 export class Observer {
   readonly seen: Seen[] = [];
   private readonly subs: Subscription[] = [];
-  private readonly replies = new Set<string>();
   private readonly deliveries = new Set<string>();
 
   constructor(
@@ -135,7 +134,6 @@ export class Observer {
     if (m.reply?.startsWith("$JS.ACK.")) return this.onDelivery(m);
     const raw = decoder.decode(m.data);
     const headers = headersOf(m);
-    if (m.reply) this.replies.add(m.reply);
     this.seen.push({
       ...this.base(),
       kind: "publish",
@@ -183,22 +181,23 @@ export class Observer {
 
   private onInbox(m: Msg): void {
     if (m.reply?.startsWith("$JS.ACK.")) return this.onDelivery(m);
-    if (!this.replies.has(m.subject)) return;
-    this.replies.delete(m.subject);
+    // A PubAck may arrive before the kit's copy of the publish it answers (the server can store and answer
+    // before it routes the copy), so every PubAck from a jetbus stream is kept, matched by reply subject later.
     const body = json(decoder.decode(m.data)) as {
       stream?: string;
       seq?: number;
       duplicate?: boolean;
       error?: unknown;
     } | null;
+    if (!body || !(body.stream?.startsWith("JETBUS_") || body.error)) return;
     this.seen.push({
       ...this.base(),
       kind: "puback",
       reply: m.subject,
-      ...(body?.stream ? { stream: body.stream } : {}),
-      ...(typeof body?.seq === "number" ? { seq: body.seq } : {}),
-      ...(body?.duplicate ? { duplicate: true } : {}),
-      ...(body?.error ? { error: body.error } : {}),
+      ...(body.stream ? { stream: body.stream } : {}),
+      ...(typeof body.seq === "number" ? { seq: body.seq } : {}),
+      ...(body.duplicate ? { duplicate: true } : {}),
+      ...(body.error ? { error: body.error } : {}),
     });
   }
 }

@@ -97,7 +97,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
   );
   const sent = await sendAll(nc, js, queue, type, run, cases);
 
-  const facts = () =>
+  const facts = (end: EndState) =>
     new Facts({
       queue,
       type,
@@ -106,9 +106,11 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
       expectedAckWaitMs: o.ackWaitMs,
       cases: sent,
       seen: observer.seen,
-      end: emptyEnd(),
+      end,
     });
-  await until(o.timeoutMs ?? 30_000 + 4 * ackWaitMs, () => (facts().all().every(ended) ? true : null));
+  await until(o.timeoutMs ?? 30_000 + 4 * ackWaitMs, () =>
+    facts(emptyEnd()).all().every(ended) ? true : null,
+  );
   await sleep(200); // late acks and PubAcks of the last case
   observer.stop();
 
@@ -135,18 +137,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     },
     now: Date.now(),
   };
-  const checked = evaluate(
-    new Facts({
-      queue,
-      type,
-      consumer,
-      ackWaitMs,
-      expectedAckWaitMs: o.ackWaitMs,
-      cases: sent,
-      seen: observer.seen,
-      end,
-    }),
-  );
+  const checked = evaluate(facts(end));
   return {
     queue,
     type,

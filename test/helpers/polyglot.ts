@@ -6,6 +6,7 @@
  * the checks each language's test shares (the conformance kit, the dispatch demo).
  */
 import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -248,4 +249,55 @@ export async function assertDispatchDemo(
   );
   for (const e of [...chainJobs(), ...members(), ...retried])
     assert.equal(e.traceparent?.split("-")[1], traceId, `${e.kind} of ${e.jobType} is in the caller's trace`);
+}
+
+export interface ForeignClient {
+  /** as in the test names: "the Go client" */
+  name: string;
+  /** the job type its worker serves in the test */
+  type: string;
+  /** why it cannot run here, or null */
+  skip: string | null;
+  /** compiles it if needed (once per source version) and returns the command to run it */
+  command(): [cmd: string, prefix: string[]];
+}
+
+/**
+ * The test every client in another language passes (one file per language, each with its own mesh): its worker
+ * passes `jetbus conformance`, and its dispatch demo runs a job, a chain and a batch with callbacks whose other
+ * jobs run on TypeScript workers, one node of the chain served by that worker.
+ */
+export function describeClient(c: ForeignClient): void {
+  if (c.skip) console.log(`# skipping ${c.name}: ${c.skip}`);
+  describe(c.name, { skip: c.skip ?? false }, () => {
+    let pm: PolyglotMesh;
+    let worker: Foreign;
+    let cmd: string;
+    let prefix: string[];
+
+    before(async () => {
+      [cmd, prefix] = c.command();
+      pm = await startPolyglotMesh();
+      worker = startForeign(cmd, [...prefix, "worker", "--type", c.type], { NATS_URL: pm.mesh.url });
+      await worker.waitForLine(new RegExp(`ready on default/${c.type}`));
+    });
+
+    after(async () => {
+      await worker?.stop();
+      await pm?.stop();
+    });
+
+    it("passes jetbus conformance", async () => {
+      await assertConforms(pm.mesh.url, "default", c.type);
+    });
+
+    it("dispatches a job, a chain and a batch with callbacks, and serves a node of the chain", async () => {
+      const seen = await collectEvents(pm.client);
+      const lines = await runForeign(cmd, [...prefix, "dispatch", "--foreign", c.type], {
+        NATS_URL: pm.mesh.url,
+      });
+      await assertDispatchDemo(pm, lines, c.type, seen.events);
+      await seen.stop();
+    });
+  });
 }

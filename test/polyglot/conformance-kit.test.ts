@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { formatReport, runConformance } from "../../cli/conformance/run.ts";
 import { runCli } from "../helpers/cli.ts";
+import { PYTHON } from "../helpers/polyglot-builds.ts";
 import {
   ACK_WAIT_MS,
-  missingTools,
   POLYGLOT_ENV,
   ROOT,
   startForeign,
@@ -22,7 +22,7 @@ import {
 } from "../helpers/polyglot.ts";
 
 const BROKEN = join(ROOT, "test/fixtures/broken_worker.py");
-const skip = missingTools([["python3", ["--version"]]]);
+const skip = PYTHON.skip;
 if (skip) console.log(`# skipping the conformance kit's own test: ${skip}`);
 
 describe("jetbus conformance against broken workers", { skip: skip ?? false, concurrency: true }, () => {
