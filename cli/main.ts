@@ -91,13 +91,21 @@ async function run(argv: string[]): Promise<number> {
           "timeout-ms": { type: "string" },
         },
       });
-      if (!values.queue || !values.type)
-        throw new JetbusError("VALIDATION", "usage: jetbus conformance --queue <queue> --type <type>");
+      const timeoutMs = values["timeout-ms"] === undefined ? undefined : Number(values["timeout-ms"]);
+      if (
+        !values.queue ||
+        !values.type ||
+        (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0))
+      )
+        throw new JetbusError(
+          "VALIDATION",
+          "usage: jetbus conformance --queue <queue> --type <type> [--inbox-prefix <prefix>] [--timeout-ms <ms>]",
+        );
       return (await import("./conformance/command.ts")).conformance({
         queue: values.queue,
         type: values.type,
         ...(values["inbox-prefix"] ? { inboxPrefix: values["inbox-prefix"] } : {}),
-        ...(values["timeout-ms"] ? { timeoutMs: Number(values["timeout-ms"]) } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
       });
     }
     case undefined:
