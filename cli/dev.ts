@@ -1,7 +1,8 @@
 /**
  * @module
  * `npm start` (`jetbus dev`): the whole mesh on one machine. Without NATS_URL it runs its own nats-server
- * (JetStream data in .jetbus/nats, or $JETBUS_DEV_DIR/nats), then starts the dispatcher, the coordinator and a worker with the example
+ * (2.12+, fetched into .jetbus/bin on first use where apt exists; JetStream data in .jetbus/nats, or
+ * $JETBUS_DEV_DIR/nats), then starts the dispatcher, the coordinator and a worker with the example
  * handlers as separate processes, runs a small demo (jobs, a retry, a dead letter, a delay, a chain and
  * batches with callbacks) printing the events as they happen, and keeps the mesh up until Ctrl-C.
  */
@@ -9,15 +10,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
-import { findNatsServerBinary } from "../shared/testkit/nats-binary.ts";
+import { ensureNatsServerBinary } from "../shared/testkit/ensure-nats-server.ts";
 import { startNatsServer, type NatsServer } from "../shared/testkit/nats-server.ts";
 import { runDemo } from "./demo.ts";
+import { initDevLayout } from "./init.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const INSTALL_HINT = `nats-server was not found on PATH or in /usr/sbin. Install it, or point NATS_URL at a running one:
-  Debian/Ubuntu:  sudo apt-get install nats-server
-  macOS:          brew install nats-server
-  container:      docker run -p 4222:4222 nats:2.10 -js   (then NATS_URL=127.0.0.1:4222 npm start)`;
 
 interface Child {
   name: string;
@@ -68,17 +66,25 @@ export async function dev(): Promise<void> {
   let server: NatsServer | null = null;
   let url = process.env.NATS_URL;
   if (!url) {
-    if (!findNatsServerBinary()) {
-      process.stderr.write(`${INSTALL_HINT}\n`);
+    let binary: { path: string; version: string };
+    try {
+      // Fetches the newest Debian-testing build into .jetbus/bin when there is no current one (and apt exists).
+      binary = ensureNatsServerBinary();
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\nOr point NATS_URL at a running nats-server 2.12+.\n`);
       process.exit(1);
     }
     server = await startNatsServer({
+      binary: binary.path,
       storeDir: resolve(process.env.JETBUS_DEV_DIR ?? resolve(root, ".jetbus"), "nats"),
       keepStore: true,
       name: "jetbus-dev",
     });
     url = server.url;
+    process.stdout.write(`nats-server v${binary.version} (${binary.path})\n`);
     process.stdout.write(`nats-server with JetStream on ${url} (data in ${server.storeDir})\n`);
+    // Its own store: bring what an older version made in step (services never change what exists).
+    await initDevLayout({ ...process.env, NATS_URL: url });
   }
   const env = {
     ...process.env,

@@ -4,6 +4,7 @@
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats } from "../shared/nats/connection.ts";
+import { requireSupportedServer } from "../shared/nats/server-version.ts";
 import { openBuckets } from "../shared/nats/provision.ts";
 import { listWorkers } from "../shared/nats/worker-directory.ts";
 import { queueOverview } from "../shared/nats/queue-overview.ts";
@@ -34,6 +35,7 @@ async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
 export async function queues(): Promise<number> {
   const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
+    requireSupportedServer(nc);
     const { workers } = await openBuckets(nc);
     const rows = await queueOverview(await jetstreamManager(nc), (now) => listWorkers(workers, now));
     if (rows.length === 0) {
@@ -103,6 +105,7 @@ export async function workflow(kind: "batch" | "chain", id: string, watch: boole
 export async function prune(before: Date): Promise<number> {
   const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
+    requireSupportedServer(nc);
     const n = await pruneWorkflows(new KvWorkflowStore((await openBuckets(nc)).workflows), before.getTime());
     process.stdout.write(`pruned ${n} finished workflow(s) last changed before ${before.toISOString()}\n`);
     return 0;

@@ -1,8 +1,8 @@
 /**
  * @module
  * The `jetbus` command. Services: `jetbus dispatcher|coordinator|worker` (configured by env, see README).
- * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus queues`, `jetbus batch <id>
- * [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
+ * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`,
+ * `jetbus batch <id> [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
  * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol).
  */
 import { parseArgs } from "node:util";
@@ -18,6 +18,8 @@ services (configured by environment variables, see README):
 
 tools (NATS_URL, default 127.0.0.1:4222):
   dev                        run nats-server (if NATS_URL is unset), all services and a demo
+  init [--apply]             the plan that brings streams, buckets and consumers in step with the
+                             JETBUS_* configuration (services never change what exists); --apply does it
   queues                     jobs ready / delayed / in flight per (queue, type), and live workers
   batch <id> [--watch]       a batch's state; --watch shows a live progress bar until it ends
   chain <id>                 a chain's state
@@ -46,6 +48,10 @@ async function run(argv: string[]): Promise<number> {
     case "dev":
       await (await import("./dev.ts")).dev();
       return -1;
+    case "init": {
+      const { values } = parseArgs({ args: rest, options: { apply: { type: "boolean" } } });
+      return (await import("./init.ts")).init(values.apply ?? false);
+    }
     case "queues":
       return (await import("./inspect.ts")).queues();
     case "batch":

@@ -49,6 +49,8 @@ export { KvRateLimiter } from "./worker/middleware/kv-rate-limiter.ts";
 export type { RateDecision, RateLimiter } from "./worker/middleware/kv-rate-limiter.ts";
 export { KvLocker } from "./worker/middleware/kv-locker.ts";
 export type { Lock, Locker, LockResult } from "./worker/middleware/kv-locker.ts";
+/** The KV bucket handle `KvLocker` and `KvRateLimiter` write to (keys with a server TTL). */
+export { TtlBucket } from "./nats/kv-ttl.ts";
 
 export {
   DuplicateError,
@@ -65,3 +67,6 @@ export { ErrorCodes } from "./protocol/error-codes.ts";
 export type { ErrorCode } from "./protocol/error-codes.ts";
 export { PROTOCOL_VERSION, REQUEST_SUBJECTS, subjects } from "./protocol/subjects.ts";
 export type { EventKind } from "./protocol/schemas.ts";
+export { SERVER_FEATURES, SERVER_FLOOR, UnsupportedServerError } from "./protocol/server-version.ts";
+export type { ServerFeature } from "./protocol/server-version.ts";
+export { requireServerFeature, requireSupportedServer, serverHasFeature } from "./nats/server-version.ts";

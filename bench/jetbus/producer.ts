@@ -6,7 +6,7 @@
  * the workload is about the dispatching process learning the outcome (P2, P4). Start and end are both stamped
  * in this process. Commands (each answered `{type: "done", t0, at, cpuMs, …}`):
  * `jobs {count, kind}` (P1 warm-up and measure, P6 flaky), `latency {count}` (P2), `batch {count}` (P3, P5),
- * `chain {count}` (P4).
+ * `chain {count}` (P4), `delayed {count, delayMs}` (D1).
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -259,6 +259,57 @@ serve(
         return withTimeout(expectCallback(batchId), timeoutOf(msg), `batch ${batchId}`);
       });
       return answer(cpu0, { t0, t1, at, batchId });
+    },
+    /**
+     * `count` no-op jobs delayed `delayMs`, dispatched in chunks of 100; each job's due time is this process's
+     * clock just before its chunk was sent plus the delay (the dispatcher's own clock can only be later), and its
+     * lateness is when its attempt started (the worker's clock, from its `job_started` event) minus that.
+     */
+    delayed: async (msg): Promise<ChildMessage> => {
+      const count = numberField(msg, "count");
+      const delayMs = numberField(msg, "delayMs");
+      await stopObserving();
+      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
+      const due = new Map<string, number>();
+      const lateness: number[] = [];
+      let allStarted: (at: number) => void = () => undefined;
+      const started = new Promise<number>((resolve) => (allStarted = resolve));
+      const starts = bus.observe(
+        (e) => {
+          const d = e.dispatchId === undefined ? undefined : due.get(e.dispatchId);
+          if (d === undefined || e.attempt !== 0) return;
+          due.delete(e.dispatchId!);
+          lateness.push(e.at.getTime() - d);
+          if (lateness.length === count) allStarted(epochMs());
+        },
+        { kinds: ["job_started"] },
+      );
+      await starts.ready;
+      const cpu0 = process.cpuUsage();
+      const t0 = epochMs();
+      for (let i = 0; i < count; i += 100) {
+        const ids = Array.from({ length: Math.min(100, count - i) }, (_, k) => `${prefix}${i + k}`);
+        const sentAt = epochMs();
+        for (const id of ids) due.set(id, sentAt + delayMs);
+        const results = await bus.dispatchMany(
+          ids.map((id) => job(BenchTypes.noop, { id }).onQueue(queue).withId(id).delay(delayMs)),
+        );
+        if (results.some((r) => !r.ok))
+          throw new Error(`a delayed dispatch failed: ${JSON.stringify(results)}`);
+      }
+      const t1 = epochMs();
+      const at = await withTimeout(started, timeoutOf(msg), `${count} delayed jobs`).finally(() =>
+        starts.stop(),
+      );
+      return answer(cpu0, {
+        t0,
+        t1,
+        at,
+        p50Ms: percentile(lateness, 50),
+        p99Ms: percentile(lateness, 99),
+        maxMs: Math.max(...lateness),
+        minMs: Math.min(...lateness),
+      });
     },
     /** A chain of `count` no-op steps, until `bus.wait(chainId)` resolved. */
     chain: async (msg): Promise<ChildMessage> => {

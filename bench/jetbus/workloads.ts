@@ -82,3 +82,20 @@ export async function runJetbusRetries(env: BenchEnv, o: JetbusOptions): Promise
   });
   return { ms, rssMb };
 }
+
+/** D1: `n` no-op jobs delayed `delayMs`; lateness of each one's start against its due time. */
+export async function runJetbusDelays(
+  env: BenchEnv,
+  o: JetbusOptions & { delayMs: number },
+): Promise<LatencyFigures> {
+  type DelayReply = Reply & Record<"p50Ms" | "p99Ms" | "maxMs" | "minMs", number>;
+  const { result, rssMb } = await withJetbusSession(env, sessionOpts(o, "D1"), async (s) => {
+    const r = await s.run<DelayReply>({ type: "delayed", count: o.n, delayMs: o.delayMs });
+    log(
+      `jetbus D1: lateness p50 ${round(r.p50Ms, 1)} ms, p99 ${round(r.p99Ms, 1)} ms, ` +
+        `min ${round(r.minMs, 1)} ms, max ${round(r.maxMs, 1)} ms`,
+    );
+    return r;
+  });
+  return { p50Ms: result.p50Ms, p99Ms: result.p99Ms, rssMb, extra: { lateness_max_ms: result.maxMs } };
+}

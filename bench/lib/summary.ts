@@ -100,6 +100,7 @@ export function latencyLine(w: Workload<"latency">, s: Samples<"latency">, info:
     ratio_bullmq_p99: ratio(p99("bullmq"), p99("jetbus")),
   };
   if (s.raw.length > 0) Object.assign(line, { raw_p50_ms: p50("raw"), raw_p99_ms: p99("raw") });
+  for (const [field, alias] of Object.entries(w.aliases ?? {})) line[alias] = line[field];
   return { ...line, ...common(w, s, info) };
 }
 

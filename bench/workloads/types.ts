@@ -49,6 +49,8 @@ export interface Workload<K extends Kind = Kind> {
   runs: number;
   /** Warm-up jobs each side's processes handle before the measured part. */
   warmup: number;
+  /** Names the line also gives some of its fields under (D1: `p50_ms` is `lateness_p50_ms`). */
+  aliases?: Record<string, string>;
   /** Time workloads of `n` sequential steps: also print ms per step. */
   perStep?: boolean;
   /** The jetbus side; undefined until it is plugged in (the runner then prints null for it). */

@@ -5,6 +5,7 @@
  */
 import { BACKOFF_MS, MALFORMED_BODY, NOT_BEFORE_MS, TIMEOUT_MS } from "./script.ts";
 import { sameJson, type CaseView, type Facts } from "./facts.ts";
+import type { Publish } from "./observer.ts";
 
 export interface Rule {
   name: string;
@@ -64,6 +65,33 @@ function retriesAre(v: CaseView, count: number): string[] {
         `retry ${p.msgId} has attempt ${(p.body as { attempt?: number }).attempt}, want ${failed.entry.attempt + 1}`,
       );
   }
+  return problems;
+}
+
+/**
+ * A wait of more than a second: a `Nats-Schedule` message on its own `jetbus.wait.<q>.<t>.<token>` subject that
+ * fires into `jetbus.due.<q>.<t>` no later than `not_before`, with `Jetbus-Not-Before`; or the legacy v1 park on
+ * `jetbus.delayed.<q>.<t>`, which still works.
+ */
+function waitIsPlaced(p: Publish, notBefore: number | undefined, queue: string, type: string): string[] {
+  if (p.subject === `jetbus.delayed.${queue}.${type}`) return [];
+  if (!p.subject.startsWith(`jetbus.wait.${queue}.${type}.`))
+    return [`a wait of more than 1 s went to ${p.subject}, not jetbus.wait.${queue}.${type}.<token>`];
+  const problems: string[] = [];
+  const at = /^@at (.+)$/.exec(p.headers["nats-schedule"] ?? "")?.[1];
+  const fires = at ? Date.parse(at) : NaN;
+  if (Number.isNaN(fires) || (notBefore !== undefined && fires > notBefore))
+    problems.push(
+      `Nats-Schedule ${JSON.stringify(p.headers["nats-schedule"])}: want "@at <RFC 3339>" no later than not_before`,
+    );
+  if (p.headers["nats-schedule-target"] !== `jetbus.due.${queue}.${type}`)
+    problems.push(
+      `Nats-Schedule-Target ${JSON.stringify(p.headers["nats-schedule-target"])}, want jetbus.due.${queue}.${type}`,
+    );
+  if (p.headers["jetbus-not-before"] !== String(notBefore))
+    problems.push(
+      `Jetbus-Not-Before ${JSON.stringify(p.headers["jetbus-not-before"])}, want the envelope's not_before`,
+    );
   return problems;
 }
 
@@ -136,7 +164,7 @@ export function caseRules(): Rule[] {
         if (p && failed) {
           if (nb === undefined || nb < failed.finished_at + BACKOFF_MS - 100)
             problems.push(`retry not_before ${nb}, want ≥ failure (${failed.finished_at}) + ${BACKOFF_MS}`);
-          if (!/^jetbus\.(delayed|wait|jobs)\./.test(p.subject)) problems.push(`retry went to ${p.subject}`);
+          problems.push(...waitIsPlaced(p, nb, f.run.queue, f.run.type));
         }
         const next = v.outcomes[1]?.entry;
         if (next && nb && next.started_at < nb - 50)

@@ -57,7 +57,8 @@ json_t *error_body(const char *code, const char *message, int retryable) {
     return json_pack("{s:s, s:s, s:b}", "code", code, "message", message, "retryable", retryable);
 }
 
-natsStatus publish_json(jsCtx *js, const char *subject, json_t *body, const char *msg_id, natsMsg *trace_from) {
+natsStatus publish_json(jsCtx *js, const char *subject, json_t *body, const char *msg_id, natsMsg *trace_from,
+                        const char **headers) {
     char *data = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     natsMsg *m = NULL;
@@ -70,6 +71,7 @@ natsStatus publish_json(jsCtx *js, const char *subject, json_t *body, const char
             if (natsMsgHeader_Get(trace_from, names[i], &v) == NATS_OK && v) natsMsgHeader_Set(m, names[i], v);
         }
     }
+    for (int i = 0; s == NATS_OK && headers && headers[i]; i += 2) natsMsgHeader_Set(m, headers[i], headers[i + 1]);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;

@@ -22,8 +22,10 @@ void new_id(char *out, size_t size, const char *prefix);
 void random_hex(char *out, int bytes);
 void consumer_name(char *out, size_t size, const char *queue, const char *type);
 int64_t env_int(const char *key, int64_t fallback);
-/* Stores `body` (a JSON value, consumed) on `subject` and waits for the PubAck. */
-natsStatus publish_json(jsCtx *js, const char *subject, json_t *body, const char *msg_id, natsMsg *trace_from);
+/* Stores `body` (a JSON value, consumed) on `subject` and waits for the PubAck. `trace_from`: copy its trace
+ * headers; `headers`: more, as a NULL-terminated list of name, value pairs (or NULL). */
+natsStatus publish_json(jsCtx *js, const char *subject, json_t *body, const char *msg_id, natsMsg *trace_from,
+                        const char **headers);
 json_t *error_body(const char *code, const char *message, int retryable);
 
 /* worker.c: a handler returns a result (or NULL), or sets *code and *message (static strings) and returns NULL. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jetbus.h"
@@ -96,18 +97,42 @@ static natsStatus wait_for_stream(const char *name) {
     }
 }
 
-/* The one place that knows how to wait before a job runs (retry backoff, release, not due yet). Consumes env. */
+/* The one place that knows how to wait before a job runs (retry backoff, release, not due yet). Consumes env.
+ * Up to HOLD_MS: on the jobs subject with not_before, and whoever receives it holds it. Longer: a Nats-Schedule
+ * message on its own jetbus.wait.… subject that the server fires into jetbus.due.… (which the jobs stream
+ * sources) 300 ms early; the receiving worker holds the rest. */
 static natsStatus publish_later(json_t *env, int64_t wait_ms, const char *msg_id, natsMsg *trace_from) {
-    char subject[512];
+    char subject[640], due_s[32], at[64], target[512], token[256];
+    const char *q = json_string_value(json_object_get(env, "queue")), *t = json_string_value(json_object_get(env, "type"));
     json_object_del(env, "not_before");
-    const char *kind = "jobs";
-    if (wait_ms > 0) {
-        json_object_set_new(env, "not_before", json_integer(now_ms() + wait_ms));
-        kind = "delayed";
+    if (wait_ms <= 0) {
+        snprintf(subject, sizeof subject, "jetbus.jobs.%s.%s", q, t);
+        return publish_json(w.js, subject, env, msg_id, trace_from, NULL);
     }
-    snprintf(subject, sizeof subject, "jetbus.%s.%s.%s", kind, json_string_value(json_object_get(env, "queue")),
-             json_string_value(json_object_get(env, "type")));
-    return publish_json(w.js, subject, env, msg_id, trace_from);
+    int64_t due = now_ms() + wait_ms;
+    json_object_set_new(env, "not_before", json_integer(due));
+    snprintf(due_s, sizeof due_s, "%lld", (long long)due);
+    const char *extra[7] = {"Jetbus-Not-Before", due_s, NULL};
+    if (wait_ms <= HOLD_MS) {
+        snprintf(subject, sizeof subject, "jetbus.jobs.%s.%s", q, t);
+        return publish_json(w.js, subject, env, msg_id, trace_from, extra);
+    }
+    time_t secs = (time_t)((due - 300) / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(at, sizeof at, "@at %Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(at + n, sizeof at - n, ".%03dZ", (int)((due - 300) % 1000));
+    snprintf(target, sizeof target, "jetbus.due.%s.%s", q, t);
+    extra[2] = "Nats-Schedule", extra[3] = at, extra[4] = "Nats-Schedule-Target", extra[5] = target;
+    size_t i = 0; /* one subject per schedule (a second would replace it): the msg id, made a safe token */
+    for (; msg_id[i] && i < sizeof token - 1; i++) {
+        char c = msg_id[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '@';
+        token[i] = ok ? c : '_';
+    }
+    token[i] = 0;
+    snprintf(subject, sizeof subject, "jetbus.wait.%s.%s.%s", q, t, token);
+    return publish_json(w.js, subject, env, msg_id, trace_from, extra);
 }
 
 /* Failed runs before this message, plus redeliveries: each means an earlier holder died mid-run. */
@@ -136,7 +161,7 @@ static natsStatus settle(natsMsg *m, json_t *env, json_t *outcome, uint64_t seq,
     fflush(stdout);
     snprintf(subject, sizeof subject, "jetbus.outcomes.%s", w.id);
     snprintf(id, sizeof id, "%s@o%llu.%lld", str(env, "job_id"), (unsigned long long)seq, (long long)delivered);
-    natsStatus s = publish_json(w.js, subject, json_pack("{s:i, s:[o]}", "v", 1, "outcomes", outcome), id, NULL);
+    natsStatus s = publish_json(w.js, subject, json_pack("{s:i, s:[o]}", "v", 1, "outcomes", outcome), id, NULL, NULL);
     return s == NATS_OK ? natsMsg_Ack(m, NULL) : s;
 }
 
@@ -156,7 +181,7 @@ static natsStatus dead_letter(natsMsg *m, json_t *env, const char *reason, json_
                         json_pack("{s:i, s:s, s:O, s:s, s:O, s:I, s:I}", "v", 1, "reason", reason, "envelope", env,
                                   "source_subject", natsMsg_GetSubject(m), "error", error, "attempts",
                                   (json_int_t)attempts, "failed_at", (json_int_t)now_ms()),
-                        id, NULL);
+                        id, NULL, NULL);
 }
 
 static int valid_envelope(json_t *env) {
@@ -190,7 +215,7 @@ static natsStatus process(natsMsg *m, handler_fn handler) {
                                    "source_subject", natsMsg_GetSubject(m), "attempts", (json_int_t)delivered,
                                    "failed_at", (json_int_t)now_ms(), "error",
                                    error_body("MALFORMED", "not a v1 job envelope", 0)),
-                         id, NULL);
+                         id, NULL, NULL);
         json_decref(env);
         return s == NATS_OK ? natsMsg_Ack(m, NULL) : s;
     }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,6 +26,9 @@ func (w *Worker) publish(subject string, body any, msgID string, h nats.Header) 
 }
 
 // publishLater is the one place that knows how to wait before a job runs (retry backoff, release, not due).
+// Up to holdMs: on the jobs subject with not_before, and whoever receives it holds it. Longer: a Nats-Schedule
+// message on its own jetbus.wait.… subject that the server fires into jetbus.due.… (which the jobs stream
+// sources) 300 ms early; the receiving worker holds the rest.
 func (w *Worker) publishLater(raw map[string]json.RawMessage, waitMs int64, msgID string, trace nats.Header) error {
 	next := map[string]json.RawMessage{}
 	for k, v := range raw {
@@ -33,13 +38,26 @@ func (w *Worker) publishLater(raw map[string]json.RawMessage, waitMs int64, msgI
 	var q, t string
 	_ = json.Unmarshal(raw["queue"], &q)
 	_ = json.Unmarshal(raw["type"], &t)
-	subject := "jetbus.jobs." + q + "." + t
-	if waitMs > 0 {
-		next["not_before"], _ = json.Marshal(nowMs() + waitMs)
-		subject = "jetbus.delayed." + q + "." + t
+	if waitMs <= 0 {
+		return w.publish("jetbus.jobs."+q+"."+t, next, msgID, trace)
 	}
-	return w.publish(subject, next, msgID, trace)
+	due := nowMs() + waitMs
+	next["not_before"], _ = json.Marshal(due)
+	h := nats.Header{}
+	for k, v := range trace {
+		h[k] = v
+	}
+	h.Set("Jetbus-Not-Before", strconv.FormatInt(due, 10))
+	if waitMs <= holdMs {
+		return w.publish("jetbus.jobs."+q+"."+t, next, msgID, h)
+	}
+	h.Set("Nats-Schedule", "@at "+time.UnixMilli(due-300).UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	h.Set("Nats-Schedule-Target", "jetbus.due."+q+"."+t)
+	token := unsafeToken.ReplaceAllString(msgID, "_") // one subject per schedule: a second would replace it
+	return w.publish("jetbus.wait."+q+"."+t+"."+token, next, msgID, h)
 }
+
+var unsafeToken = regexp.MustCompile(`[^A-Za-z0-9_@-]`)
 
 // attemptOf: failed runs before this message, plus redeliveries (each means an earlier holder died mid-run).
 func (w *Worker) attemptOf(env *envelope, delivered int64) int64 { return *env.Attempt + delivered - 1 }

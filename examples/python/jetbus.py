@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 from nats_text import NatsError
 
@@ -233,14 +234,25 @@ class Worker:
         return self.nc.js_publish(subject, json_bytes(body), headers, msg_id)
 
     def publish_later(self, env, wait_ms, msg_id, trace):
-        """The one place that knows how to wait before a job runs (retry backoff, release, not yet due)."""
-        nxt = dict(env)
+        """The one place that knows how to wait before a job runs (retry backoff, release, not yet due).
+
+        Up to HOLD_MS: on the jobs subject with `not_before`, and whoever receives it holds it. Longer: a
+        `Nats-Schedule` message on its own `jetbus.wait.…` subject that the server fires into `jetbus.due.…`
+        (which the jobs stream sources) 300 ms early; the receiving worker holds the rest.
+        """
+        nxt, q, t = dict(env), env["queue"], env["type"]
         nxt.pop("not_before", None)
-        subject = f"jetbus.jobs.{env['queue']}.{env['type']}"
-        if wait_ms > 0:
-            nxt["not_before"] = now_ms() + wait_ms
-            subject = f"jetbus.delayed.{env['queue']}.{env['type']}"
-        self.publish(subject, nxt, msg_id, trace)
+        if wait_ms <= 0:
+            return self.publish(f"jetbus.jobs.{q}.{t}", nxt, msg_id, trace)
+        due = nxt["not_before"] = now_ms() + wait_ms
+        headers = {**trace, "Jetbus-Not-Before": str(due)}
+        if wait_ms <= self.HOLD_MS:
+            return self.publish(f"jetbus.jobs.{q}.{t}", nxt, msg_id, headers)
+        fire = datetime.fromtimestamp((due - 300) / 1000, timezone.utc)
+        headers["Nats-Schedule"] = "@at " + fire.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(due - 300) % 1000:03d}Z"
+        headers["Nats-Schedule-Target"] = f"jetbus.due.{q}.{t}"
+        token = re.sub(r"[^A-Za-z0-9_@-]", "_", msg_id)  # one subject per schedule: a second would replace it
+        return self.publish(f"jetbus.wait.{q}.{t}.{token}", nxt, msg_id, headers)
 
     def attempt_of(self, env, delivered):
         """Failed runs before this message, plus redeliveries: each means an earlier holder died mid-run."""

@@ -2,7 +2,8 @@
  * @module
  * The coordinator service: consumes outcome groups (replicas share one durable consumer), keeps chain and
  * batch state with revision-checked writes, publishes successors, callbacks and events, and runs the
- * reconciler (stale outboxes, hanging workflows, pruning, key expiry).
+ * reconciler (stale outboxes, hanging workflows, pruning). Expired uniqueFor claims, locks and rate-limit
+ * windows need nothing from it: they expire by server TTL.
  */
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -12,8 +13,9 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { coordinatorConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
@@ -39,9 +41,12 @@ export async function startCoordinator({
 }: ServiceContext<CoordinatorConfig>): Promise<RunningService> {
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
-  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
+  const { buckets } = await provisionTopology(nc, jsm, t, log);
   const publisher = new JetStreamPublisher(nc);
-  const sender = new JobSender(publisher);
+  const counters = new WaitingCounters(jsm, (err) =>
+    log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+  );
+  const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `coordinator-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
@@ -66,8 +71,8 @@ export async function startCoordinator({
     onPerformed: () => faultPoint("coordinator:after-publish"),
   });
   const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
-  const consumerCfg = { ...coordinatorConsumerConfig(t), durable_name: CONSUMERS.coordinator };
-  await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+  const consumerCfg = coordinatorConsumerConfig(t);
+  const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({
     js: jetstream(nc),
     stream: STREAMS.outcomes,
@@ -75,11 +80,11 @@ export async function startCoordinator({
     concurrency: config.groupConcurrency,
     groupSize: config.groupSize,
     prefetch: config.groupSize,
-    ackWaitMs: t.ackWaitMs,
+    ackWaitMs: liveAckWaitMs(live, t.ackWaitMs),
     expiresMs: 2_000,
     handle: (msgs) => processor.handleGroup(msgs),
     recreate: async () => {
-      await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+      await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
     },
     log,
   });
@@ -96,7 +101,7 @@ export async function startCoordinator({
     deadlineMs: config.unknownTypeDeadlineMs,
     log,
   });
-  const reconciler = new Reconciler({ engine, store, jsm, buckets, workers, config, log, orphans });
+  const reconciler = new Reconciler({ engine, store, jsm, workers, config, log, orphans });
   reconciler.start();
   return {
     async drain() {

@@ -6,7 +6,8 @@
  * - input: a job request; `dispatch_id` made by the client (generated here if absent, losing idempotence).
  * - precondition: schema-valid, payload within the limit; with `unique_for_ms`, no live claim on the same
  *   (queue, type, canonical payload) by another dispatch id.
- * - effect: one message on `jetbus.jobs.<queue>.<type>` (or `jetbus.delayed.…` with a delay) with
+ * - effect: one message on `jetbus.jobs.<queue>.<type>` (or, delayed over a second, a schedule message on
+ *   `jetbus.wait.<queue>.<type>.<dispatch_id>`) with
  *   `Nats-Msg-Id = dispatch_id`, so a retried request stores nothing new and gets `duplicate: true`.
  * - outcomes: ok | VALIDATION | UNSUPPORTED_VERSION | PAYLOAD_TOO_LARGE | NO_HANDLER | DUPLICATE | QUEUE_FULL |
  *   UNAVAILABLE | INTERNAL.
@@ -26,6 +27,8 @@ import { JobRequest } from "../../shared/protocol/job-request.ts";
 import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
 import { check, decodeMessage, schemaErrors } from "../../shared/protocol/validate.ts";
 import { jobMetrics, metrics } from "../../shared/telemetry/metrics.ts";
+import { placeJob } from "../../shared/core/waits.ts";
+import type { DelayedCapacity } from "./delayed-capacity.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
@@ -42,6 +45,7 @@ export interface DispatchDeps {
   types: KnownTypes;
   sender: JobSender;
   claims: UniqueClaims;
+  delayed: DelayedCapacity;
   events: EventBatcher;
   limits: SpecLimits;
   defaultQueue: string;
@@ -127,6 +131,10 @@ export class DispatchHandlers {
     let claim: { key: string; revision: number } | null = null;
     try {
       await this.d.types.assertKnown([spec]);
+      // Before any claim: a refused dispatch must leave nothing behind.
+      const delayMs = spec.options.delay_ms ?? 0;
+      if (placeJob(delayMs > 0 ? now + delayMs : undefined, now).kind === "scheduled")
+        await this.d.delayed.assertRoom();
       const uniqueFor = spec.options.unique_for_ms ?? 0;
       if (uniqueFor > 0) {
         const key = UniqueClaims.key(spec.queue, spec.type, spec.payload);

@@ -1,21 +1,24 @@
 /**
  * @module
  * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
- * provisions the JetStream layout, forwards delayed jobs when due, and sweeps expired uniqueFor claims.
+ * creates what is missing of the JetStream layout (reporting drift, changing nothing), and places jobs that
+ * v1 workers parked. uniqueFor claims expire by server TTL: no sweep. While `jetbus-unique` lacks TTL support
+ * (made by an older version) the dispatcher is not ready.
  */
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
+import { BUCKETS, CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
 import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
+import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { serve } from "../../shared/nats/responder.ts";
-import { sweepExpired } from "../../shared/nats/janitor.ts";
+import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
 import { schedulerConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
 import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
@@ -24,7 +27,8 @@ import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { loadConfig, type DispatcherConfig } from "./config.ts";
 import { DispatchHandlers } from "./dispatch-handlers.ts";
 import { KnownTypes } from "./known-types.ts";
-import { DelayForwarder } from "./scheduler.ts";
+import { DelayedCapacity } from "./delayed-capacity.ts";
+import { LegacyParks } from "./legacy-parks.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { WorkflowHandlers } from "./workflow-handlers.ts";
 
@@ -41,9 +45,17 @@ export async function startDispatcher({
 }: ServiceContext<DispatcherConfig>): Promise<RunningService> {
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
-  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: true });
+  const { buckets, withoutKeyTtl } = await provisionTopology(nc, jsm, t, log);
+  const ttlReady = new KeyTtlReadiness(
+    jsm,
+    withoutKeyTtl.filter((b) => b === BUCKETS.unique),
+    log,
+  );
   const publisher = new JetStreamPublisher(nc);
-  const sender = new JobSender(publisher);
+  const counters = new WaitingCounters(jsm, (err) =>
+    log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+  );
+  const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `dispatcher-${hostname()}-${process.pid}`;
   const events = new EventBatcher(publisher, subjects.events(source), (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
@@ -66,6 +78,7 @@ export async function startDispatcher({
     types,
     sender,
     claims: new UniqueClaims(buckets.unique),
+    delayed: new DelayedCapacity(jsm, { maxMessages: t.maxQueuedJobs, maxBytes: t.maxQueuedBytes }),
     events,
     limits,
     defaultQueue: config.defaultQueue,
@@ -92,11 +105,8 @@ export async function startDispatcher({
 
   let scheduler: PullLoop | null = null;
   if (config.runScheduler) {
-    await ensureConsumer(jsm, STREAMS.delayed, {
-      ...schedulerConsumerConfig(t),
-      durable_name: CONSUMERS.scheduler,
-    });
-    const forwarder = new DelayForwarder(sender, publisher, log);
+    const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
+    const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
       js: jetstream(nc),
       stream: STREAMS.delayed,
@@ -104,29 +114,20 @@ export async function startDispatcher({
       concurrency: 256,
       groupSize: 1,
       prefetch: 1024,
-      ackWaitMs: t.ackWaitMs,
+      ackWaitMs: liveAckWaitMs(live, t.ackWaitMs),
       expiresMs: 2_000,
-      handle: (msgs) => forwarder.forward(msgs[0]!),
+      handle: (msgs) => parks.forward(msgs[0]!),
       recreate: async () => {
-        await ensureConsumer(jsm, STREAMS.delayed, {
-          ...schedulerConsumerConfig(t),
-          durable_name: CONSUMERS.scheduler,
-        });
+        await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
       },
       log,
     });
     scheduler.start();
   }
-  const janitor = setInterval(() => {
-    sweepExpired(buckets.unique, Date.now()).catch((err: unknown) =>
-      log.warn({ err: String(err) }, "unique sweep failed"),
-    );
-  }, config.janitorIntervalMs);
-  janitor.unref();
-
   return {
+    notReadyReason: () => ttlReady.reason(),
     async drain() {
-      clearInterval(janitor);
+      ttlReady.stop();
       await Promise.all(subs.map((s) => s.drain()));
       if (scheduler) {
         // Parked jobs are safe in the stream; unstarted ones just go back.

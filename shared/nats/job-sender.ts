@@ -1,11 +1,15 @@
 /**
  * @module
- * Turns work into stored job messages: builds the envelope, picks the subject (ready jobs on
- * `jetbus.jobs.<queue>.<type>`, jobs with a future `not_before` on `jetbus.delayed.<queue>.<type>`), sets
+ * Turns work into stored job messages: builds the envelope, places it by when it may start (`placeJob`: ready
+ * or held on `jetbus.jobs.<queue>.<type>`; a longer wait as a `Nats-Schedule` message on
+ * `jetbus.wait.<queue>.<type>.<token>` that fires into `jetbus.due.…`, which the jobs stream sources), sets
  * `Nats-Msg-Id` and the W3C trace headers, and publishes with the fast publisher.
  */
+import { placeJob } from "../core/waits.ts";
+import { HEADERS } from "../protocol/headers.ts";
 import type { WorkItem } from "../core/types.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
+import { shortHash } from "../protocol/names.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher, PubAck } from "./publisher.ts";
@@ -39,22 +43,44 @@ export function envelopeFromItem(item: WorkItem, now: number): JobEnvelope {
   return env;
 }
 
-export function subjectFor(env: JobEnvelope, now: number): string {
-  return env.not_before !== undefined && env.not_before > now
-    ? subjects.delayed(env.queue, env.type)
-    : subjects.job(env.queue, env.type);
+/** A schedule's subject token: the msg id (unique per job message) when it is a safe subject token. */
+export function waitToken(msgId: string): string {
+  return /^[A-Za-z0-9_@-]{1,200}$/.test(msgId) ? msgId : shortHash(msgId, 32);
+}
+
+export interface JobSenderOptions {
+  now?: () => number;
+  /** told of each (queue, type) that gets a scheduled job, so its waiting jobs can be counted */
+  onScheduled?: (queue: string, type: string) => void;
 }
 
 export class JobSender {
+  private readonly now: () => number;
+
   constructor(
     private readonly publisher: JetStreamPublisher,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly opts: JobSenderOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
 
   /** Publishes an envelope; `msgId` makes a repeat of the same send a no-op inside the dedupe window. */
   send(env: JobEnvelope, msgId: string, trace: TraceFields = {}): Promise<PubAck> {
     const h = headersFromFields(trace);
-    return this.publisher.publish(subjectFor(env, this.now()), encodeMessage(env), { msgId, headers: h });
+    const data = encodeMessage(env);
+    const place = placeJob(env.not_before, this.now());
+    if (place.kind === "ready")
+      return this.publisher.publish(subjects.job(env.queue, env.type), data, { msgId, headers: h });
+    h.set(HEADERS.notBefore, String(place.notBefore));
+    if (place.kind === "held")
+      return this.publisher.publish(subjects.job(env.queue, env.type), data, { msgId, headers: h });
+    h.set(HEADERS.schedule, `@at ${new Date(place.fireAt).toISOString()}`);
+    h.set(HEADERS.scheduleTarget, subjects.due(env.queue, env.type));
+    this.opts.onScheduled?.(env.queue, env.type);
+    return this.publisher.publish(subjects.wait(env.queue, env.type, waitToken(msgId)), data, {
+      msgId,
+      headers: h,
+    });
   }
 
   sendItem(item: WorkItem, msgId: string): Promise<PubAck> {

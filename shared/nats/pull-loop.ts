@@ -3,8 +3,9 @@
  * Pulling from a durable consumer with bounded buffering. `consume()` re-pulls on arrival whatever the
  * handlers' pace, so one process could hoard a slow type's jobs; this loop fetches only what it has room for
  * (`concurrency × groupSize + prefetch`), keeps buffered messages alive with `working()` while they wait, and
- * hands them to `handle` one by one (workers) or in groups (the coordinator). It survives reconnects and
- * re-creates its consumer if the server lost it.
+ * hands them to `handle` one by one (workers) or in groups (the coordinator). A message that may not start yet
+ * (`startAt`) is held until then outside the slots: a held job never keeps a ready one from running. It survives
+ * reconnects and re-creates its consumer if the server lost it.
  */
 import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { delay } from "@nats-io/transport-node";
@@ -27,16 +28,30 @@ export interface PullLoopOptions {
   handle: (msgs: JsMsg[]) => Promise<void>;
   /** re-create the consumer (the server lost it); called before the next fetch */
   recreate?: () => Promise<void>;
+  /** when a message may be handed out (epoch ms); one due later is held until then, kept alive */
+  startAt?: (m: JsMsg) => number | undefined;
+  /** fetching pauses while this many messages are held @defaultValue 10_000 */
+  maxHeld?: number;
   log: Logger;
 }
 
 interface Buffered {
   m: JsMsg;
+  /** when it was last touched */
   at: number;
+}
+
+interface Held extends Buffered {
+  due: number;
 }
 
 export class PullLoop {
   private buffer: Buffered[] = [];
+  /** messages that may not start yet, earliest first */
+  private held: Held[] = [];
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** the last fetch brought only messages to hold: the next may take more than the free slots */
+  private holdingRun = false;
   /** messages being handled, with when they were last touched */
   private readonly active = new Map<JsMsg, number>();
   private running = 0;
@@ -71,7 +86,10 @@ export class PullLoop {
     let failures = 0;
     while (!this.stopped) {
       const want = this.free();
-      if (want < Math.max(1, Math.floor(this.capacity() / 4))) {
+      if (
+        want < Math.max(1, Math.floor(this.capacity() / 4)) ||
+        this.held.length >= (this.o.maxHeld ?? 10_000)
+      ) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
@@ -80,14 +98,19 @@ export class PullLoop {
         this.consumer ??= await this.o.js.consumers.get(this.o.stream, this.o.consumer);
         const consumer = this.consumer;
         const batch = await consumer.fetch({ max_messages: want, expires: this.o.expiresMs ?? 5_000 });
+        let got = 0;
+        let held = 0;
         for await (const m of batch) {
-          if (this.stopped) {
-            this.buffer.push({ m, at: Date.now() });
-            continue;
-          }
-          this.buffer.push({ m, at: Date.now() });
-          this.pump();
+          const now = Date.now();
+          const due = this.o.startAt?.(m);
+          got++;
+          if (due !== undefined && due > now) {
+            held++;
+            this.hold({ m, at: now, due });
+          } else this.buffer.push({ m, at: now });
+          if (!this.stopped) this.pump();
         }
+        this.holdingRun = got > 0 && held === got;
         failures = 0;
       } catch (err) {
         this.consumer = null;
@@ -131,6 +154,33 @@ export class PullLoop {
     }
   }
 
+  private hold(h: Held): void {
+    // Held waits are short (about a second at most), and usually arrive in time order: search from the end.
+    let i = this.held.length;
+    while (i > 0 && this.held[i - 1]!.due > h.due) i--;
+    this.held.splice(i, 0, h);
+    if (i === 0) this.armHoldTimer();
+  }
+
+  private armHoldTimer(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    const first = this.held[0];
+    if (!first || this.stopped) return;
+    this.holdTimer = setTimeout(() => this.release(), Math.max(0, first.due - Date.now()));
+  }
+
+  /** Hands the held messages whose time has come to the slots. */
+  private release(): void {
+    const now = Date.now();
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.due <= now) n++;
+    for (const h of this.held.splice(0, n)) this.buffer.push({ m: h.m, at: h.at });
+    this.armHoldTimer();
+    this.pump();
+    this.wakeFetch();
+  }
+
   private wakeFetch(): void {
     const w = this.wake;
     this.wake = null;
@@ -145,7 +195,7 @@ export class PullLoop {
   private touch(): void {
     const now = Date.now();
     const due = this.o.ackWaitMs / 3;
-    for (const b of this.buffer) {
+    for (const b of [...this.buffer, ...this.held]) {
       if (now - b.at > due) {
         b.m.working();
         b.at = now;
@@ -167,9 +217,7 @@ export class PullLoop {
     this.stopped = true;
     // The heartbeat keeps running: jobs still being handled during the drain must not be redelivered.
     this.wakeFetch();
-    const unstarted = this.buffer.map((b) => b.m);
-    this.buffer = [];
-    return unstarted;
+    return this.takeUnstarted();
   }
 
   /** Resolves when no handler is running (after `stop()`). */
@@ -190,9 +238,16 @@ export class PullLoop {
 
   /** Messages that arrived after stop() (from the last fetch) are returned by the next call. */
   drainLate(): JsMsg[] {
-    const late = this.buffer.map((b) => b.m);
+    return this.takeUnstarted();
+  }
+
+  private takeUnstarted(): JsMsg[] {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    const out = [...this.buffer, ...this.held].map((b) => b.m);
     this.buffer = [];
-    return late;
+    this.held = [];
+    return out;
   }
 
   async closed(): Promise<void> {

@@ -1,13 +1,14 @@
 /**
  * @module
- * What is waiting where, and who serves it: per (queue, type), jobs stored ready and delayed, the consumer's
+ * What is waiting where, and who serves it: per (queue, type), jobs stored ready and delayed (the waiting-jobs
+ * counter's pending count, plus parks and fired schedules in transit), the consumer's
  * pending and in-flight counts (num_pending + num_ack_pending is the true depth: a
  * restarted replica can keep acked work-queue messages, so the stream's own count overstates it) and the live
  * workers serving it. Used by `jetbus queues` and by the coordinator's metrics.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { STREAMS } from "../protocol/names.ts";
-import { parseJobSubject } from "../protocol/subjects.ts";
+import { parseJobSubject, STREAM_SUBJECTS } from "../protocol/subjects.ts";
 import type { WorkerRecord } from "../protocol/schemas.ts";
 
 export interface QueueRow {
@@ -22,9 +23,28 @@ export interface QueueRow {
   hasConsumer: boolean;
 }
 
-async function subjectCounts(jsm: JetStreamManager, stream: string): Promise<Record<string, number>> {
-  const info = await jsm.streams.info(stream, { subjects_filter: ">" });
+async function subjectCounts(
+  jsm: JetStreamManager,
+  stream: string,
+  filter = ">",
+): Promise<Record<string, number>> {
+  const info = await jsm.streams.info(stream, { subjects_filter: filter });
   return info.state.subjects ?? {};
+}
+
+/** Waiting jobs per (queue, type) subject key: each waits on its own subject, so counted by consumers. */
+async function waitingCounts(jsm: JetStreamManager): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const [parks, due] = await Promise.all([
+    subjectCounts(jsm, STREAMS.delayed, STREAM_SUBJECTS.delayed),
+    subjectCounts(jsm, STREAMS.delayed, STREAM_SUBJECTS.due),
+  ]);
+  for (const [subject, n] of [...Object.entries(parks), ...Object.entries(due)]) out[subject] = n;
+  for await (const c of jsm.consumers.list(STREAMS.delayed)) {
+    const filter = c.config.filter_subject;
+    if (filter?.startsWith("jetbus.wait.")) out[filter] = (out[filter] ?? 0) + c.num_pending;
+  }
+  return out;
 }
 
 /** The live workers as of `now`: a one-off listing (`listWorkers`) or a watched view (`WorkerDirectory`). */
@@ -45,7 +65,7 @@ export async function queueOverview(
   };
   const [ready, delayed, live] = await Promise.all([
     subjectCounts(jsm, STREAMS.jobs),
-    subjectCounts(jsm, STREAMS.delayed),
+    waitingCounts(jsm),
     workers(now),
   ]);
   for (const [subject, n] of Object.entries(ready)) {

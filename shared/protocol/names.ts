@@ -8,7 +8,10 @@ import { createHash } from "node:crypto";
 export const STREAMS = {
   /** Work queue of runnable jobs, subject `jetbus.jobs.<queue>.<type>`. */
   jobs: "JETBUS_JOBS",
-  /** Work queue of jobs waiting for a time (delay, backoff, release), forwarded into JOBS when due. */
+  /**
+   * Work queue of jobs waiting longer than a worker may hold them (delay, backoff, release): `Nats-Schedule`
+   * messages that the server fires into `jetbus.due.…`, which JOBS sources as `jetbus.jobs.…`.
+   */
   delayed: "JETBUS_DELAYED",
   /** Work queue of outcome batches from workers, consumed by coordinators. */
   outcomes: "JETBUS_OUTCOMES",
@@ -27,6 +30,9 @@ export const BUCKETS = {
   workers: "jetbus-workers",
   cancels: "jetbus-cancels",
 } as const;
+
+/** The stream behind a KV bucket. */
+export const kvStreamName = (bucket: string) => `KV_${bucket}`;
 
 export const CONSUMERS = {
   scheduler: "jetbus-scheduler",
@@ -55,6 +61,14 @@ export function jobConsumerName(queue: string, type: string): string {
   return name;
 }
 const consumerNames = new Map<string, string>();
+
+/**
+ * The never-pulled consumer on JETBUS_DELAYED that counts one (queue, type)'s waiting jobs: its `num_pending` is
+ * the count, read from consumer info (one subject per waiting job makes a stream's subject listing grow with them).
+ */
+export function waitingConsumerName(queue: string, type: string): string {
+  return jobConsumerName(queue, type).replace(/^jobs-/, "wait-");
+}
 
 export const keys = {
   chain: (id: string) => `chain.${id}`,

@@ -17,7 +17,12 @@ export const REQUEST_SUBJECTS = {
 
 export const STREAM_SUBJECTS = {
   jobs: "jetbus.jobs.>",
+  /** Legacy parking of protocol-v1 workers that re-park an early job; the dispatcher turns them into waits. */
   delayed: "jetbus.delayed.>",
+  /** `Nats-Schedule` messages of jobs waiting longer than a worker may hold them (one subject per job). */
+  waiting: "jetbus.wait.>",
+  /** What a schedule fires: sourced by the jobs stream into `jetbus.jobs.>` (same queue and type). */
+  due: "jetbus.due.>",
   outcomes: "jetbus.outcomes.>",
   deadLetters: "jetbus.dlq.>",
   events: "jetbus.events.>",
@@ -26,6 +31,11 @@ export const STREAM_SUBJECTS = {
 export const subjects = {
   job: (queue: string, type: string) => `jetbus.jobs.${queue}.${type}`,
   delayed: (queue: string, type: string) => `jetbus.delayed.${queue}.${type}`,
+  /** One subject per waiting job (a newer schedule on the same subject would replace it); `token` is unique. */
+  wait: (queue: string, type: string, token: string) => `jetbus.wait.${queue}.${type}.${token}`,
+  /** Every job of a (queue, type) waiting: a counting consumer filters on it. */
+  waitingFilter: (queue: string, type: string) => `jetbus.wait.${queue}.${type}.*`,
+  due: (queue: string, type: string) => `jetbus.due.${queue}.${type}`,
   outcomes: (source: string) => `jetbus.outcomes.${source}`,
   deadLetter: (queue: string, type: string) => `jetbus.dlq.${queue}.${type}`,
   /** Messages that could not be read at all land under a reserved queue token. */
@@ -35,9 +45,20 @@ export const subjects = {
   done: (id: string) => `jetbus.done.${id}`,
 } as const;
 
-/** Splits `jetbus.<jobs|delayed|dlq>.<queue>.<type>`; a type may itself contain dots. */
+/** A KV bucket's subjects (nats.js's layout): written raw where a write needs headers nats.js's KV lacks. */
+export const kvSubjects = {
+  bucket: (bucket: string) => `$KV.${bucket}.>`,
+  key: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
+} as const;
+
+/**
+ * Splits `jetbus.<jobs|delayed|due|dlq>.<queue>.<type>`, and `jetbus.waitingFilter` subjects
+ * (`jetbus.wait.<queue>.<type>.*`); a type may itself contain dots.
+ */
 export function parseJobSubject(subject: string): { queue: string; type: string } | null {
   const parts = subject.split(".");
   if (parts.length < 4 || parts[0] !== "jetbus") return null;
-  return { queue: parts[2]!, type: parts.slice(3).join(".") };
+  const typeParts = parts[1] === "wait" ? parts.slice(3, -1) : parts.slice(3);
+  if (typeParts.length === 0) return null;
+  return { queue: parts[2]!, type: typeParts.join(".") };
 }

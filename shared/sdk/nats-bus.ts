@@ -7,7 +7,9 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { workflowView } from "../core/views.ts";
-import { NotFoundError } from "../protocol/errors.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import { JetbusError, NotFoundError } from "../protocol/errors.ts";
+import { keyTtlMissingMessage } from "../nats/kv-ttl.ts";
 import { newId } from "../ids.ts";
 import { connectNats } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
@@ -15,6 +17,7 @@ import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
+import { requireSupportedServer, watchServerVersion } from "../nats/server-version.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
 import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
@@ -63,7 +66,12 @@ export interface BusOptions {
   requestTimeoutMs?: number;
   /** how long `shutdown()` lets running jobs finish before releasing them @defaultValue 10_000 */
   drainTimeoutMs?: number;
-  /** create missing streams and buckets (existing ones are left as they are) @defaultValue true */
+  /**
+   * Create missing streams and buckets. Existing ones are never changed: a difference from `topology` is
+   * logged as drift (`jetbus init --apply` applies it), and buckets made by an older jetbus without per-key
+   * TTL support make `connectBus` throw `TOPOLOGY_OUTDATED`. `false` opens the buckets without any check.
+   * @defaultValue true
+   */
   provision?: boolean;
   topology?: Partial<TopologyConfig>;
   middleware?: Middleware[];
@@ -84,12 +92,29 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
         if (type === "error") log.error({ data }, "nats error");
       },
     }));
+  try {
+    requireSupportedServer(nc);
+  } catch (err) {
+    // Refused before anything is provisioned; a connection the caller handed us stays theirs to close.
+    if (!opts.connection) await nc.close();
+    throw err;
+  }
+  watchServerVersion(nc, (problem, version) => {
+    if (problem) log.error({ code: problem.code, server_version: version }, problem.message);
+    else log.info({ server_version: version }, "reconnected to a supported nats-server");
+  });
   const topology = { ...DEFAULT_TOPOLOGY, ...opts.topology };
   const jsm = await jetstreamManager(nc);
-  const buckets =
-    opts.provision === false
-      ? await openBuckets(nc)
-      : await provisionTopology(nc, jsm, topology, { updateExisting: false });
+  let buckets: Buckets;
+  if (opts.provision === false) buckets = await openBuckets(nc);
+  else {
+    const p = await provisionTopology(nc, jsm, topology, log);
+    if (p.withoutKeyTtl.length > 0) {
+      if (!opts.connection) await nc.close();
+      throw new JetbusError(ErrorCodes.TopologyOutdated, keyTtlMissingMessage(p.withoutKeyTtl));
+    }
+    buckets = p.buckets;
+  }
   return new NatsBus(nc, jsm, buckets, topology, log, opts, !opts.connection);
 }
 

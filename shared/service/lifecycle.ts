@@ -6,6 +6,11 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { collectDefaultMetrics } from "prom-client";
 import { connectNats } from "../nats/connection.ts";
+import {
+  requireSupportedServer,
+  watchServerVersion,
+  type ServerVersionWatch,
+} from "../nats/server-version.ts";
 import type { CommonConfig } from "./common-config.ts";
 import { startHttp } from "./http.ts";
 import { startTelemetry } from "../telemetry/sdk.ts";
@@ -41,10 +46,14 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
 
   let connected = false;
   let running: RunningService | null = null;
-  const http = await startHttp(common.httpHost, common.httpPort, {
-    notReadyReason: () =>
-      !connected ? "not connected to NATS" : !running ? "starting" : (running.notReadyReason?.() ?? null),
-  });
+  let server: ServerVersionWatch | null = null;
+  const notReadyReason = (): string | null => {
+    if (!connected) return "not connected to NATS";
+    if (server?.problem) return server.problem.message;
+    if (!running) return "starting";
+    return running.notReadyReason?.() ?? null;
+  };
+  const http = await startHttp(common.httpHost, common.httpPort, { notReadyReason });
   log.info({ http_port: http.port, nats: common.natsServers }, `${spec.name} starting`);
 
   const nc = await connectNats({
@@ -59,6 +68,22 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
       if (type === "error") log.error({ data }, "nats error");
       else if (type !== "ping" && type !== "update") log.info({ status: type }, `nats ${type}`);
     },
+  });
+  try {
+    const version = requireSupportedServer(nc);
+    log.info({ server_version: version }, "connected to nats-server");
+  } catch (err) {
+    // Refused before provisioning or taking work: one clear line, then out, rather than half-working.
+    const code = (err as { code?: string }).code;
+    log.error({ code, server_version: nc.info?.version }, (err as Error).message);
+    await nc.close();
+    await http.close();
+    await telemetry.shutdown().catch(() => undefined);
+    process.exit(1);
+  }
+  server = watchServerVersion(nc, (problem, version) => {
+    if (problem) log.error({ code: problem.code, server_version: version }, problem.message);
+    else log.info({ server_version: version }, "reconnected to a supported nats-server: ready again");
   });
   connected = true;
   running = await spec.start({ nc, log, config: spec.config });

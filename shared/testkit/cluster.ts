@@ -1,11 +1,16 @@
 /**
  * @module A JetStream cluster of real nats-server processes on loopback.
  *
- * nats-server 2.9.10 refuses to start a JetStream cluster node without configured routes ("JetStream cluster
- * requires configured routes"), and sizes the meta group from them, so every node must know all peers' route
- * ports before any of them starts. We therefore reserve the route ports up front (the one place the testkit
- * picks ports itself) and give each node all the others; client and monitoring ports stay server-chosen.
- * Fixed route ports also let a restarted node rejoin where its peers expect it.
+ * nats-server refuses to start a JetStream cluster node without configured routes (2.15.1 still says
+ * "JetStream cluster requires configured routes or solicited leafnode for the system account"), so every node
+ * must know its peers' route ports before any of them starts. We therefore reserve the route ports up front (the
+ * one place the testkit picks ports itself) and give each node all the others; client and monitoring ports stay
+ * server-chosen. Fixed route ports also let a restarted node rejoin where its peers expect it.
+ *
+ * "Formed" is what a current server reports, not a route count: since 2.10 routes are pooled (3 per peer by
+ * default, plus one per pinned account such as `$SYS`), so three nodes show 8 routes each. We wait until every
+ * running node has a route to every other running node (distinct `remote_name`s in `/routez`) and all of them
+ * name the same running node as JetStream meta leader (`/jsz`).
  */
 import {
   type NatsServer,
@@ -104,10 +109,26 @@ function nodeConfig(name: string, port: number, all: readonly number[], extra = 
 }
 
 interface Routez {
-  num_routes: number;
+  routes?: { remote_name?: string }[] | null;
 }
 interface Jsz {
   meta_cluster?: { leader?: string; cluster_size?: number };
+}
+
+/** Throws with the first node that misses a peer or disagrees on the leader; the reason ends up in waitFor's message. */
+export function checkFormed(
+  views: readonly { name: string; peers: readonly string[]; leader: string }[],
+): true {
+  const names = new Set(views.map((v) => v.name));
+  for (const v of views) {
+    const missing = [...names].filter((n) => n !== v.name && !v.peers.includes(n));
+    if (missing.length > 0) throw new Error(`${v.name} has no route to ${missing.join(", ")} yet`);
+  }
+  const leaders = views.map((v) => v.leader);
+  if (!leaders.every((l) => l === leaders[0] && names.has(l))) {
+    throw new Error(`meta leaders per node: ${JSON.stringify(leaders)}`);
+  }
+  return true;
 }
 
 class Cluster implements NatsCluster {
@@ -122,26 +143,22 @@ class Cluster implements NatsCluster {
 
   async waitUntilFormed(timeoutMs = 15_000): Promise<void> {
     await waitFor(
-      `cluster "${this.name}": all running nodes routed and agreeing on a meta leader`,
+      `cluster "${this.name}": every running node routed to the others and agreeing on a meta leader`,
       async () => {
         // Throwing (rather than returning false) puts the reason into waitFor's timeout message.
         const running = this.servers.filter((s) => s.running);
         if (running.length === 0) throw new Error("no node is running");
-        const leaders = await Promise.all(
+        const views = await Promise.all(
           running.map(async (s) => {
-            const routez = await getJson<Routez>(`${s.monitorUrl}/routez`, 1_000);
-            if (routez.num_routes !== running.length - 1) {
-              throw new Error(`${s.name} has ${routez.num_routes} routes, expected ${running.length - 1}`);
-            }
-            const jsz = await getJson<Jsz>(`${s.monitorUrl}/jsz`, 1_000);
-            return jsz.meta_cluster?.leader ?? "";
+            const [routez, jsz] = await Promise.all([
+              getJson<Routez>(`${s.monitorUrl}/routez`, 1_000),
+              getJson<Jsz>(`${s.monitorUrl}/jsz`, 1_000),
+            ]);
+            const peers = [...new Set((routez.routes ?? []).map((r) => r.remote_name ?? ""))];
+            return { name: s.name, peers, leader: jsz.meta_cluster?.leader ?? "" };
           }),
         );
-        const names = new Set(running.map((s) => s.name));
-        if (!leaders.every((l) => l === leaders[0] && names.has(l))) {
-          throw new Error(`meta leaders per node: ${JSON.stringify(leaders)}`);
-        }
-        return true;
+        return checkFormed(views);
       },
       { timeoutMs, intervalMs: 50 },
     );

@@ -12,8 +12,10 @@
  */
 import type { JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { JetbusError, PermanentError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
+import { delay, type NatsConnection } from "@nats-io/transport-node";
+import { beforeRun, settleAttempt } from "../core/settle.ts";
+import { onArrival } from "../core/waits.ts";
+import { JetbusError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { jobConsumerName, keys } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
@@ -133,6 +135,16 @@ export class DeliveryProcessor {
     span: Span | null,
     sendTrace: TraceFields,
   ): Promise<void> {
+    const arrival = onArrival(env.not_before, Date.now());
+    if (arrival.kind === "wait-again") {
+      // Due later than a worker may hold it (a producer that did not place it by its time): wait again.
+      await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, sendTrace);
+      m.ack();
+      return;
+    }
+    // Early by at most the hold limit without saying so in a header (the pull loop holds those outside the
+    // slots): wait here.
+    if (arrival.kind === "hold") await delay(arrival.until - Date.now());
     const jm = jobMetrics(env.queue, env.type);
     // Built only if something is logged. With a recording span the logger's mixin adds its ids; without
     // one, the ids the message carried still tie the line to the dispatch's trace.
@@ -154,11 +166,6 @@ export class DeliveryProcessor {
       await this.report(m, base, "skipped");
       return;
     }
-    if (env.not_before !== undefined && env.not_before > started + 20) {
-      await this.d.sender.send(env, `${env.job_id}@w${m.seq}`, sendTrace);
-      m.ack();
-      return;
-    }
     if (m.info.deliveryCount > 1 && (await this.alreadyFinished(env))) {
       // A redelivery after a lost ack (e.g. a NATS restart): the job has its outcome, so it is not run again
       // and not mistaken for a delivery whose worker died.
@@ -166,8 +173,8 @@ export class DeliveryProcessor {
       m.ack();
       return;
     }
-    const retry = env.options.retry ?? 0;
-    if (attempt > retry) {
+    const before = beforeRun(attempt, env.options);
+    if (before.kind === "dead-letter") {
       // Every earlier delivery ended with its worker gone: do not run it again.
       const error: ErrorBody = {
         code: ErrorCodes.WorkerDied,
@@ -177,8 +184,8 @@ export class DeliveryProcessor {
       jm.deadLettered.inc();
       jm.failed.inc();
       if (span) failSpan(span, new JetbusError(error.code, error.message), error.code);
-      await deadLetter(this.d.publisher, m, env, "worker_died", error, attempt);
-      await this.report(m, { ...base, attempt: retry }, "failed", { error });
+      await deadLetter(this.d.publisher, m, env, before.reason, error, before.attempts);
+      await this.report(m, { ...base, attempt: before.reportedAttempt }, "failed", { error });
       return;
     }
     const reg = this.d.registration(env.type);
@@ -202,32 +209,44 @@ export class DeliveryProcessor {
       jm.inFlight.dec();
     }
     if (this.d.abandoned(m)) return;
-    const seconds = (Date.now() - started) / 1000;
-    if (result.ok) {
-      span?.setAttribute(ATTR.outcome, "succeeded");
-      jm.durationSucceeded.observe(seconds);
-      jm.succeeded.inc();
-      await this.report(m, base, "succeeded", { result: this.resultValue(result.value, log) });
-      return;
-    }
-    const err = result.error;
-    if (err instanceof ReleaseError) {
-      span?.setAttribute(ATTR.outcome, "released");
-      metrics.released.inc({ queue: env.queue, type: env.type, reason: err.code });
-      if (this.d.log.isLevelEnabled("debug"))
-        log().debug({ retry_after_ms: err.retryAfterMs, code: err.code }, "job released");
-      await this.release(m, { ...env, attempt }, err.retryAfterMs, sendTrace);
-      return;
+    const finished = Date.now();
+    const seconds = (finished - started) / 1000;
+    const err = result.ok ? undefined : result.error;
+    const error = result.ok ? undefined : toErrorBody(err);
+    const failure =
+      err instanceof ReleaseError
+        ? { code: err.code, releaseAfterMs: err.retryAfterMs }
+        : error
+          ? { code: error.code }
+          : null;
+    const settlement = settleAttempt(attempt, env.options, failure, finished);
+    switch (settlement.kind) {
+      case "succeed": {
+        span?.setAttribute(ATTR.outcome, "succeeded");
+        jm.durationSucceeded.observe(seconds);
+        jm.succeeded.inc();
+        await this.report(m, base, "succeeded", {
+          result: this.resultValue(result.ok ? result.value : undefined, log),
+        });
+        return;
+      }
+      case "release": {
+        span?.setAttribute(ATTR.outcome, "released");
+        metrics.released.inc({ queue: env.queue, type: env.type, reason: failure!.code });
+        if (this.d.log.isLevelEnabled("debug"))
+          log().debug({ retry_after_ms: failure!.releaseAfterMs, code: failure!.code }, "job released");
+        await this.requeue(m, { ...env, attempt }, settlement.notBefore, "r", sendTrace);
+        m.ack();
+        return;
+      }
     }
     jm.durationFailed.observe(seconds);
-    const error = toErrorBody(err);
     if (span) {
       span.setAttribute(ATTR.outcome, "failed");
-      failSpan(span, err, error.code);
+      failSpan(span, err, error!.code);
     }
-    const permanent =
-      err instanceof PermanentError || (err instanceof JetbusError && err.code === ErrorCodes.Permanent);
-    if (permanent || attempt >= retry) {
+    if (settlement.kind === "dead-letter") {
+      const permanent = settlement.reason === "permanent";
       log().warn({ error }, permanent ? "job failed permanently" : "job failed: retries spent");
       jm.failed.inc();
       jm.deadLettered.inc();
@@ -235,20 +254,16 @@ export class DeliveryProcessor {
         this.d.publisher,
         m,
         { ...env, attempt },
-        permanent ? "permanent" : "exhausted",
-        error,
-        attempt + 1,
+        settlement.reason,
+        error!,
+        settlement.attempts,
       );
-      await this.report(m, base, "failed", { error });
+      await this.report(m, base, "failed", { error: error! });
     } else {
       log().info({ error, backoff_ms: env.options.backoff_ms ?? 0 }, "job failed: retrying");
       jm.retried.inc();
-      const next: JobEnvelope = { ...env, attempt: attempt + 1 };
-      const backoff = env.options.backoff_ms ?? 0;
-      if (backoff > 0) next.not_before = Date.now() + backoff;
-      else delete next.not_before;
-      await this.d.sender.send(next, `${env.job_id}@a${m.seq}`, sendTrace);
-      await this.report(m, base, "retried", { error });
+      await this.requeue(m, { ...env, attempt: settlement.attempt }, settlement.notBefore, "a", sendTrace);
+      await this.report(m, base, "retried", { error: error! });
     }
   }
 
@@ -259,13 +274,30 @@ export class DeliveryProcessor {
     return !!e && e.operation === "PUT";
   }
 
-  /** Puts the job back for `afterMs` without using an attempt: a new message, then ack this one. */
+  /**
+   * Puts the job back for `afterMs` (0: as it was, keeping a `not_before` still ahead) without using an attempt:
+   * a new message, then ack this one.
+   */
   async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
-    const next: JobEnvelope = { ...env };
-    if (afterMs > 0) next.not_before = Date.now() + afterMs;
-    else delete next.not_before;
-    await this.d.sender.send(next, `${env.job_id}@r${m.seq}`, trace);
+    await this.requeue(m, env, afterMs > 0 ? Date.now() + afterMs : env.not_before, "r", trace);
     m.ack();
+  }
+
+  /**
+   * The job again as a new message (`env` already carries the attempt it will run as), not before
+   * `notBefore`; its msg id (`<job>@<tag><seq>`) makes a repeat after a crash a no-op.
+   */
+  private requeue(
+    m: JsMsg,
+    env: JobEnvelope,
+    notBefore: number | undefined,
+    tag: "a" | "r",
+    trace: TraceFields,
+  ): Promise<unknown> {
+    const next: JobEnvelope = { ...env };
+    if (notBefore !== undefined) next.not_before = notBefore;
+    else delete next.not_before;
+    return this.d.sender.send(next, `${env.job_id}@${tag}${m.seq}`, trace);
   }
 
   private resultValue(value: unknown, log: () => Logger): unknown {

@@ -15,9 +15,11 @@ import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 import type { Buckets } from "../nats/provision.ts";
-import { ensureConsumer } from "../nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs } from "../nats/provision.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
+import { ensureWaitingConsumer, WaitingCounters } from "../nats/waiting-counters.ts";
+import { HEADERS } from "../protocol/headers.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import { jobConsumerConfig, type TopologyConfig } from "../nats/topology.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -29,6 +31,12 @@ import { compose, type Handler, type Middleware } from "./middleware.ts";
 import type { JobContext } from "./context.ts";
 import { OutcomeReporter } from "./outcome-reporter.ts";
 import { RegistryHeartbeat } from "./registry-heartbeat.ts";
+
+/** The `not_before` a job message announces in its header (the envelope has it too). */
+function notBeforeOf(m: JsMsg): number | undefined {
+  const v = Number(m.headers?.get(HEADERS.notBefore));
+  return v > 0 ? v : undefined;
+}
 
 export interface RegisterOptions {
   /** handlers of this type running at once in this process */
@@ -74,7 +82,10 @@ export class WorkerHost {
 
   constructor(private readonly o: WorkerHostOptions) {
     this.workerId = o.workerId ?? newId("wrk");
-    this.sender = new JobSender(o.publisher);
+    const counters = new WaitingCounters(o.jsm, (err) =>
+      o.log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
+    );
+    this.sender = new JobSender(o.publisher, { onScheduled: counters.note });
     for (const q of o.queues) {
       if (!new RegExp(QUEUE_PATTERN).test(q))
         throw new ValidationError(`queue name ${JSON.stringify(q)} is not valid`);
@@ -187,11 +198,9 @@ export class WorkerHost {
       const key = `${queue}\u0000${type}`;
       if (this.loops.has(key)) continue;
       const durable = jobConsumerName(queue, type);
-      const cfg = {
-        ...jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type)),
-        durable_name: durable,
-      };
-      await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+      const cfg = jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type));
+      const live = await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
+      await ensureWaitingConsumer(this.o.jsm, queue, type);
       const loop = new PullLoop({
         js: this.o.js,
         stream: STREAMS.jobs,
@@ -201,11 +210,14 @@ export class WorkerHost {
         // No prefetch: a job held in a buffer when its worker dies would come back as a redelivery and count as
         // an attempt although it never ran; only started jobs may count.
         prefetch: 0,
-        ackWaitMs: this.o.topology.ackWaitMs,
+        ackWaitMs: liveAckWaitMs(live, this.o.topology.ackWaitMs),
         expiresMs: 2_000,
         handle: (msgs) => this.handle(msgs[0]!),
+        // An early job (held or fired a little before its time) waits outside the slots, within the ack budget.
+        startAt: notBeforeOf,
+        maxHeld: this.o.topology.maxAckPending,
         recreate: async () => {
-          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
         },
         log: this.o.log,
       });

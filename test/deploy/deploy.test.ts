@@ -17,6 +17,7 @@ import { loadConfig as coordinatorConfig } from "../../services/coordinator/conf
 import { loadConfig as dispatcherConfig } from "../../services/dispatcher/config.ts";
 import { loadConfig as workerConfig } from "../../services/worker/config.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
+import { atLeast, SERVER_FLOOR, SERVER_UPGRADE_HINT } from "../../shared/protocol/server-version.ts";
 import type { Env } from "../../shared/service/env.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 
@@ -55,6 +56,9 @@ function checkEnv(app: App, env: Env, where: string): void {
   }
 }
 
+/** The nats image every manifest pins: a stated minor of the current line that CI has run (it ran 2.15.1). */
+const PINNED_NATS_IMAGE = "nats:2.15-alpine";
+
 /** Job types the example handler module registers, as a worker loading it would see them. */
 const exampleTypes: string[] = [];
 void registerExamples({ register: (type) => exampleTypes.push(type), use: () => undefined });
@@ -78,7 +82,7 @@ describe("docker-compose.yml", () => {
 
   test("nats runs JetStream with monitoring, a volume and a /healthz check", () => {
     const nats = services.nats;
-    assert.match(nats.image, /^nats:2\.10/);
+    assert.equal(nats.image, PINNED_NATS_IMAGE);
     assert.ok(nats.command.includes("-js") && nats.command.includes("8222"));
     assert.ok(nats.volumes?.length, "nats store on a volume");
     assert.match(nats.healthcheck.test.join(" "), /:8222\/healthz/);
@@ -280,7 +284,7 @@ describe("deploy/k8s", () => {
     assert.equal(headless?.spec.clusterIP, "None");
     assert.equal(headless?.spec.publishNotReadyAddresses, true, "routes resolve before pods are ready");
     const c = nats.spec.template.spec.containers[0];
-    assert.match(c.image, /^nats:2\.10/);
+    assert.equal(c.image, PINNED_NATS_IMAGE);
     assert.equal(
       c.env.find((e: any) => e.name === "SERVER_NAME")?.valueFrom?.fieldRef?.fieldPath,
       "metadata.name",
@@ -368,5 +372,47 @@ describe("Grafana dashboard", () => {
         assert.ok(labels.has(l), `label ${l} is not on ${names.join(", ")}: ${expr}`);
     }
     for (const name of appMetrics.keys()) assert.ok(used.has(name), `the dashboard shows ${name}`);
+  });
+});
+
+describe("the nats image", () => {
+  const manifests = (dir: string): string[] =>
+    readdirSync(join(root, dir)).flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(join(root, path)).isDirectory()) return manifests(path);
+      return /\.ya?ml$/.test(name) ? [path] : [];
+    });
+  const files = ["docker-compose.yml", ...manifests("deploy")];
+  /** Every `image:` naming the official nats image (also as docker.io/library/nats), with its file. */
+  const images = files.flatMap((f) =>
+    [...read(f).matchAll(/^\s*image:\s*["']?((?:docker\.io\/)?(?:library\/)?nats:[^\s"']+)/gm)].map((m) => ({
+      file: f,
+      image: m[1]!,
+    })),
+  );
+
+  test("compose and Kubernetes both name it", () => {
+    assert.deepEqual([...new Set(images.map((i) => i.file))].sort(), [
+      "deploy/k8s/nats.yaml",
+      "docker-compose.yml",
+    ]);
+  });
+
+  test(`every manifest pins a major.minor at or above the ${SERVER_FLOOR} floor, the same everywhere`, () => {
+    for (const { file, image } of images) {
+      const minor = /:(\d+)\.(\d+)(?:[.-]|$)/.exec(image);
+      assert.ok(minor, `${file}: ${image} pins no major.minor (a floating tag may bring any server)`);
+      assert.ok(
+        atLeast(`${minor[1]}.${minor[2]}.0`, SERVER_FLOOR),
+        `${file}: ${image} is older than ${SERVER_FLOOR}`,
+      );
+      assert.equal(image, PINNED_NATS_IMAGE, `${file}`);
+    }
+  });
+
+  test("the docs and the upgrade hint name the pinned image", () => {
+    assert.ok(SERVER_UPGRADE_HINT.includes(PINNED_NATS_IMAGE), "SERVER_UPGRADE_HINT");
+    for (const doc of ["deploy/README.md", "docs/going-to-production.md", "README.md"])
+      assert.ok(read(doc).includes(PINNED_NATS_IMAGE), `${doc} names ${PINNED_NATS_IMAGE}`);
   });
 });

@@ -32,14 +32,16 @@ export interface InProcessService {
   stop(): Promise<void>;
 }
 
+/** `url` may list a cluster's nodes, so the service can fail over between them. */
 export async function startInProcess(
   name: "dispatcher" | "coordinator",
-  url: string,
+  url: string | readonly string[],
   env: Env = {},
 ): Promise<InProcessService> {
-  const full = { ...FAST_ENV, ...env, NATS_URL: url };
+  const servers = typeof url === "string" ? [url] : [...url];
+  const full = { ...FAST_ENV, ...env, NATS_URL: servers.join(",") };
   const nc = await connect({
-    servers: url,
+    servers,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     noAsyncTraces: true,

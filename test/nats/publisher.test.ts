@@ -1,6 +1,7 @@
 /**
  * @module
- * JetStreamPublisher against a real nats-server 2.9.10 that this file starts (own port, own store dir).
+ * JetStreamPublisher against a real nats-server (2.12+, the one the test kit picks) that this file starts (own
+ * port, own store dir).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -93,7 +94,7 @@ describe("JetStreamPublisher", () => {
     pub.close();
   });
 
-  it("rejects when a discard-new stream is full; 2.9.10 answers 10077 'maximum messages exceeded'", async () => {
+  it("rejects when a discard-new stream is full: the server answers 10077 'maximum messages exceeded'", async () => {
     const subject = await addStream("FULL", { max_msgs: 5, discard: DiscardPolicy.New });
     const pub = new JetStreamPublisher(nc);
     for (let i = 0; i < 5; i++) await pub.publish(subject, data);

@@ -1,16 +1,11 @@
 // node:test's describe()/test() return promises the runner tracks itself: `void` tells no-floating-promises so.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
-  findNatsServerBinary,
   Latch,
-  NatsServerNotFoundError,
   NatsServerStartError,
   startCluster,
   startNatsServer,
@@ -128,27 +123,6 @@ void describe("launcher edge cases", () => {
       assert.equal(existsSync(workDir), true);
     }
     assert.equal(existsSync(workDir), false);
-  });
-
-  void test("findNatsServerBinary searches PATH before the usual install locations", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "jetbus-path-"));
-    try {
-      const fake = join(dir, "nats-server");
-      await writeFile(fake, "#!/bin/sh\n", { mode: 0o755 });
-      assert.equal(findNatsServerBinary({ PATH: `/nonexistent${delimiter}${dir}` }), fake);
-      assert.match(findNatsServerBinary() ?? "", /nats-server$/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  void test("a missing binary gives install instructions", async () => {
-    await assert.rejects(startNatsServer({ binary: "/nonexistent/nats-server" }), (err: unknown) => {
-      assert.ok(err instanceof NatsServerNotFoundError);
-      assert.match(err.message, /apt-get install nats-server/);
-      assert.match(err.message, /brew install nats-server/);
-      return true;
-    });
   });
 
   void test("a server that fails to start reports its own output, without waiting for the timeout", async () => {
