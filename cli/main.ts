@@ -1,8 +1,9 @@
 /**
  * @module
  * The `jetbus` command. Services: `jetbus dispatcher|coordinator|worker` (configured by env, see README).
- * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`, `jetbus batch <id>
- * [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`.
+ * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`,
+ * `jetbus batch <id> [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
+ * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol).
  */
 import { parseArgs } from "node:util";
 import { JetbusError } from "../shared/protocol/errors.ts";
@@ -27,6 +28,9 @@ tools (NATS_URL, default 127.0.0.1:4222):
   dlq show <seq>
   dlq replay <seq>           put a dead-lettered job back with fresh attempts
   dlq remove <seq>           delete a dead letter
+  conformance --queue Q --type T [--inbox-prefix P] [--timeout-ms N]
+                             check the worker serving T on Q against every protocol rule (docs/protocol.md §8);
+                             run it with the worker's JETBUS_ACK_WAIT_MS (a short one: 2000)
 `;
 
 async function run(argv: string[]): Promise<number> {
@@ -82,6 +86,33 @@ async function run(argv: string[]): Promise<number> {
         allowPositionals: true,
       });
       return (await import("./inspect.ts")).dlq(positionals, values);
+    }
+    case "conformance": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          queue: { type: "string" },
+          type: { type: "string" },
+          "inbox-prefix": { type: "string" },
+          "timeout-ms": { type: "string" },
+        },
+      });
+      const timeoutMs = values["timeout-ms"] === undefined ? undefined : Number(values["timeout-ms"]);
+      if (
+        !values.queue ||
+        !values.type ||
+        (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0))
+      )
+        throw new JetbusError(
+          "VALIDATION",
+          "usage: jetbus conformance --queue <queue> --type <type> [--inbox-prefix <prefix>] [--timeout-ms <ms>]",
+        );
+      return (await import("./conformance/command.ts")).conformance({
+        queue: values.queue,
+        type: values.type,
+        ...(values["inbox-prefix"] ? { inboxPrefix: values["inbox-prefix"] } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      });
     }
     case undefined:
     case "help":
