@@ -73,7 +73,7 @@ export async function startCoordinator({
   const consumerCfg = coordinatorConsumerConfig(t);
   const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({
-    js: jetstream(nc),
+    nc,
     stream: STREAMS.outcomes,
     consumer: CONSUMERS.coordinator,
     concurrency: config.groupConcurrency,

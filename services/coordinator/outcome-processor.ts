@@ -6,7 +6,7 @@
  * events derived from each outcome message (msg id from its stream sequence) → notify waiters → ack the group.
  * A crash anywhere redelivers the group; every step is idempotent per job.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
@@ -54,8 +54,8 @@ export class OutcomeProcessor {
     this.results = new ResultWriter(d.publisher);
   }
 
-  async handleGroup(msgs: JsMsg[]): Promise<void> {
-    const decoded: { m: JsMsg; entries: OutcomeEntry[] }[] = [];
+  async handleGroup(msgs: PulledMsg[]): Promise<void> {
+    const decoded: { m: PulledMsg; entries: OutcomeEntry[] }[] = [];
     for (const m of msgs) {
       try {
         decoded.push({ m, entries: decodeMessage(OutcomeMessage, m.data, "outcome message").outcomes });

@@ -6,7 +6,7 @@
  * (made by an older version) the dispatcher is not ready.
  */
 import { hostname } from "node:os";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { BUCKETS, CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
@@ -108,7 +108,7 @@ export async function startDispatcher({
     const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
     const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
-      js: jetstream(nc),
+      nc,
       stream: STREAMS.delayed,
       consumer: CONSUMERS.scheduler,
       concurrency: 256,

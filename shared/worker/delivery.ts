@@ -10,7 +10,8 @@
  * Settlement order: side publication (retry, release or dead letter) → outcome stored → ack. A crash anywhere
  * redelivers the job; the coordinator is idempotent per job, so the outcome never counts twice.
  */
-import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { PulledMsg } from "../nats/pulled-msg.ts";
 import type { KV } from "@nats-io/kv";
 import { delay, type NatsConnection } from "@nats-io/transport-node";
 import { beforeRun, settleAttempt } from "../core/settle.ts";
@@ -65,13 +66,13 @@ export interface DeliveryDeps {
   /** the registration's handler inside the bus-wide and its own middleware (composed once, not per job) */
   run: (reg: Registration) => (ctx: JobContext) => Promise<unknown>;
   /** true while the worker is shutting down: a job still running then is released, not reported */
-  abandoned: (m: JsMsg) => boolean;
+  abandoned: (m: PulledMsg) => boolean;
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
   results?: { jsm: JetStreamManager; bucket: KV };
 }
 
-function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
+function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Attributes {
   const a: Attributes = {
     [ATTR.messageId]: env.job_id,
     [ATTR.consumerGroup]: jobConsumerName(env.queue, env.type),
@@ -94,7 +95,7 @@ function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attribu
 export class DeliveryProcessor {
   constructor(private readonly d: DeliveryDeps) {}
 
-  async process(m: JsMsg): Promise<void> {
+  async process(m: PulledMsg): Promise<void> {
     let env: JobEnvelope;
     try {
       env = decodeMessage(JobEnvelopeSchema, m.data, "job envelope");
@@ -130,7 +131,7 @@ export class DeliveryProcessor {
   }
 
   private async deliver(
-    m: JsMsg,
+    m: PulledMsg,
     env: JobEnvelope,
     attempt: number,
     span: Span | null,
@@ -280,7 +281,7 @@ export class DeliveryProcessor {
    * Puts the job back for `afterMs` (0: as it was, keeping a `not_before` still ahead) without using an attempt:
    * a new message, then ack this one.
    */
-  async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
+  async release(m: PulledMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
     await this.requeue(m, env, afterMs > 0 ? Date.now() + afterMs : env.not_before, "r", trace);
     m.ack();
   }
@@ -290,7 +291,7 @@ export class DeliveryProcessor {
    * `notBefore`; its msg id (`<job>@<tag><seq>`) makes a repeat after a crash a no-op.
    */
   private requeue(
-    m: JsMsg,
+    m: PulledMsg,
     env: JobEnvelope,
     notBefore: number | undefined,
     tag: "a" | "r",
@@ -323,7 +324,7 @@ export class DeliveryProcessor {
   }
 
   private async report(
-    m: JsMsg,
+    m: PulledMsg,
     b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number },
     status: OutcomeEntry["status"],
     extra: { result?: unknown; error?: ErrorBody } = {},

@@ -5,7 +5,8 @@
  * blocks another), a cancel watcher, a registry heartbeat, and a graceful drain: stop pulling, let running
  * jobs finish within the drain timeout, release the rest to other workers without using an attempt.
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { PulledMsg } from "../nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ValidationError } from "../protocol/errors.ts";
 import { newId } from "../ids.ts";
@@ -34,7 +35,7 @@ import { OutcomeReporter } from "./outcome-reporter.ts";
 import { RegistryHeartbeat } from "./registry-heartbeat.ts";
 
 /** The `not_before` a job message announces in its header (the envelope has it too). */
-function notBeforeOf(m: JsMsg): number | undefined {
+function notBeforeOf(m: PulledMsg): number | undefined {
   const v = Number(m.headers?.get(HEADERS.notBefore));
   return v > 0 ? v : undefined;
 }
@@ -69,8 +70,8 @@ export class WorkerHost {
   private readonly registrations = new Map<string, Registration>();
   private readonly middleware: Middleware[] = [];
   private readonly loops = new Map<string, { loop: PullLoop; queue: string; type: string }>();
-  private readonly abandoned = new WeakSet<JsMsg>();
-  private readonly running = new Set<JsMsg>();
+  private readonly abandoned = new WeakSet<PulledMsg>();
+  private readonly running = new Set<PulledMsg>();
   /** stream sequences of the jobs this worker settled lately */
   private readonly settled = new RecentSet<number>(20_000, 3_600_000);
   private started = false;
@@ -203,7 +204,7 @@ export class WorkerHost {
       const live = await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
       await ensureWaitingConsumer(this.o.jsm, queue, type);
       const loop = new PullLoop({
-        js: this.o.js,
+        nc: this.o.nc,
         stream: STREAMS.jobs,
         consumer: durable,
         concurrency: reg.concurrency,
@@ -228,7 +229,7 @@ export class WorkerHost {
     await this.registry?.beat().catch(() => undefined);
   }
 
-  private async handle(m: JsMsg): Promise<void> {
+  private async handle(m: PulledMsg): Promise<void> {
     // A redelivery of a message this worker is still handling, or has settled (its ack was lost, e.g. in a
     // NATS restart), is a duplicate, not a delivery whose worker died: never run or count it again.
     if (m.info.deliveryCount > 1) {
@@ -281,7 +282,7 @@ export class WorkerHost {
     log.info({ worker_id: this.workerId }, "worker stopped");
   }
 
-  private async releaseAll(msgs: JsMsg[], why: string): Promise<void> {
+  private async releaseAll(msgs: PulledMsg[], why: string): Promise<void> {
     if (msgs.length === 0) return;
     this.o.log.info({ jobs: msgs.length, why }, "releasing jobs");
     await Promise.all(
