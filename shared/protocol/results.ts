@@ -23,6 +23,12 @@ export const BATCHED_RECORD_MAX_BYTES = 2_048;
 
 const TIME_ORDERED = /^dsp_([0-9a-f]{11})[0-9a-f]{11}([0-9a-f])$/;
 
+/** When a time-ordered dispatch id was made (epoch ms), or null for any other id. */
+export function dispatchTime(dispatchId: string): number | null {
+  const m = TIME_ORDERED.exec(dispatchId);
+  return m ? parseInt(m[1]!, 16) : null;
+}
+
 /** The results subject of a time-ordered dispatch id, or null for any other id. */
 export function resultSubject(dispatchId: string): string | null {
   const m = TIME_ORDERED.exec(dispatchId);
