@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody, TraceFields } from "./fields.ts";
+import { HopTiming } from "./timing.ts";
 
 export const EVENT_KINDS = [
   "dispatch_started",
@@ -83,6 +84,7 @@ export const BusEventWire = Type.Object({
       failed: Type.Integer(),
     }),
   ),
+  timing: Type.Optional(HopTiming),
   ...TraceFields,
 });
 export type BusEventWire = Static<typeof BusEventWire>;

@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody, Id, JobType, QueueName, TraceFields } from "./fields.ts";
+import { HopTiming } from "./timing.ts";
 import { CallbackKind } from "./workflow-view.ts";
 
 export const OutcomeStatus = Type.Union([
@@ -40,6 +41,7 @@ export const OutcomeEntry = Type.Object({
     }),
   ),
   replay: Type.Optional(Type.Integer({ minimum: 1 })),
+  timing: Type.Optional(HopTiming),
   ...TraceFields,
 });
 export type OutcomeEntry = Static<typeof OutcomeEntry>;
@@ -67,6 +69,7 @@ export const ResultRecord = Type.Object({
   finished_at: EpochMillis,
   /** set when the run came from a dead-letter replay: a later replay's record is the one that counts */
   replay: Type.Optional(Type.Integer({ minimum: 1 })),
+  timing: Type.Optional(HopTiming),
 });
 export type ResultRecord = Static<typeof ResultRecord>;
 

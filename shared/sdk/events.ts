@@ -29,6 +29,13 @@ export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
   if (e.callback) out.callback = e.callback;
   if (e.counts) out.counts = e.counts;
   if (e.traceparent) out.traceparent = e.traceparent;
+  if (e.timing) {
+    const t: NonNullable<BusEvent["timing"]> = {};
+    if (e.timing.enqueued_at !== undefined) t.enqueuedAt = e.timing.enqueued_at;
+    if (e.timing.delivered_at !== undefined) t.deliveredAt = e.timing.delivered_at;
+    if (e.timing.started_at !== undefined) t.startedAt = e.timing.started_at;
+    out.timing = t;
+  }
   return out;
 }
 

@@ -62,6 +62,8 @@ export interface DeliveryDeps {
   runtime: JobRuntime;
   log: Logger;
   maxResultBytes: number;
+  /** stamp hop times on outcome entries (`JETBUS_HOP_TIMING`) */
+  hopTiming: boolean;
   registration: (type: string) => Registration | undefined;
   /** the registration's handler inside the bus-wide and its own middleware (composed once, not per job) */
   run: (reg: Registration) => (ctx: JobContext) => Promise<unknown>;
@@ -96,6 +98,7 @@ export class DeliveryProcessor {
   constructor(private readonly d: DeliveryDeps) {}
 
   async process(m: PulledMsg): Promise<void> {
+    const deliveredAt = this.d.hopTiming ? Date.now() : 0;
     let env: JobEnvelope;
     try {
       env = decodeMessage(JobEnvelopeSchema, m.data, "job envelope");
@@ -107,7 +110,8 @@ export class DeliveryProcessor {
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
     const sendTrace = fieldsFromHeaders(m.headers);
-    if (!traceWanted(sendTrace.traceparent)) return this.deliver(m, env, attempt, null, sendTrace);
+    if (!traceWanted(sendTrace.traceparent))
+      return this.deliver(m, env, attempt, null, sendTrace, deliveredAt);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
     const span = startProcess(
@@ -117,10 +121,10 @@ export class DeliveryProcessor {
     );
     try {
       // A span sampled out needs no context: only a recording one is made active for the handler.
-      if (!span.isRecording()) await this.deliver(m, env, attempt, span, sendTrace);
+      if (!span.isRecording()) await this.deliver(m, env, attempt, span, sendTrace, deliveredAt);
       else
         await context.with(trace.setSpan(context.active(), span), () =>
-          this.deliver(m, env, attempt, span, sendTrace),
+          this.deliver(m, env, attempt, span, sendTrace, deliveredAt),
         );
     } catch (err) {
       failSpan(span, err);
@@ -136,6 +140,7 @@ export class DeliveryProcessor {
     attempt: number,
     span: Span | null,
     sendTrace: TraceFields,
+    deliveredAt: number,
   ): Promise<void> {
     const arrival = onArrival(env.not_before, Date.now());
     if (arrival.kind === "wait-again") {
@@ -160,7 +165,7 @@ export class DeliveryProcessor {
       });
     const started = Date.now();
     // Outcome entries name this delivery's span (their own trace context: outcomes travel batched).
-    const base = { env, attempt, trace: span ? fieldsOf(span) : sendTrace, started };
+    const base = { env, attempt, trace: span ? fieldsOf(span) : sendTrace, started, deliveredAt };
 
     if (env.batch && !env.callback && this.d.cancels.has(env.batch.id)) {
       jm.skipped.inc();
@@ -325,7 +330,7 @@ export class DeliveryProcessor {
 
   private async report(
     m: PulledMsg,
-    b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number },
+    b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number; deliveredAt: number },
     status: OutcomeEntry["status"],
     extra: { result?: unknown; error?: ErrorBody } = {},
   ): Promise<void> {
@@ -337,6 +342,9 @@ export class DeliveryProcessor {
       finishedAt: Date.now(),
       ...b.trace,
       ...extra,
+      ...(this.d.hopTiming
+        ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
+        : {}),
     });
     await this.d.reporter.report(entry);
     this.d.onOutcomeStored();
@@ -344,6 +352,7 @@ export class DeliveryProcessor {
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
     if ((status === "succeeded" || status === "failed") && isPlainJob(env)) {
       const record = resultRecord(entry);
+      if (record.timing) record.timing = { ...record.timing, stored_at: Date.now() };
       this.d.nc.publish(subjects.done(env.dispatch_id), encodeMessage({ v: 1, kind: "job", record }));
     }
   }

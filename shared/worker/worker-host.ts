@@ -60,6 +60,8 @@ export interface WorkerHostOptions {
   concurrency: number;
   heartbeatMs?: number;
   maxResultBytes?: number;
+  /** stamp hop times on outcomes (a diagnostic) */
+  hopTiming?: boolean;
   workerId?: string;
   /** after an outcome is stored, before its job is acked (fault injection) */
   onOutcomeStored?: () => void;
@@ -166,6 +168,7 @@ export class WorkerHost {
       runtime: { locks: this.o.buckets.locks, limits: this.o.buckets.limits, now: Date.now },
       log,
       maxResultBytes: this.o.maxResultBytes ?? 256 * 1024,
+      hopTiming: this.o.hopTiming ?? false,
       run: (reg) => this.composed(reg),
       registration: (t) => this.registrations.get(t),
       abandoned: (m) => this.abandoned.has(m),
