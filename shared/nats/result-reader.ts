@@ -52,17 +52,27 @@ export async function findResult(
   return pickResult(batched.filter((r) => (r.replay ?? 0) >= replayed));
 }
 
-/** Every record of `dispatchId` in the batches on `subject`, in stream order. */
+/**
+ * Every record of `dispatchId` in the batches on `subject`, in stream order. A result is stored after its job
+ * was dispatched, so the read starts at the dispatch time the id carries (less a minute for clock skew between
+ * the client that made the id and the server): only the batches stored since are read.
+ */
 async function readBatched(
   jsm: JetStreamManager,
   subject: string,
   dispatchId: string,
 ): Promise<ResultRecord[]> {
   const found: ResultRecord[] = [];
-  for (let seq = 1; ;) {
+  const from = new Date(Math.max(0, (dispatchTime(dispatchId) ?? 0) - CLOCK_SKEW_MS));
+  for (let seq = 0; ;) {
     let n = 0;
     try {
-      const page = await jsm.direct.getBatch(STREAMS.results, { seq, next_by_subj: subject, batch: PAGE });
+      const page = await jsm.direct.getBatch(
+        STREAMS.results,
+        seq === 0
+          ? { start_time: from, next_by_subj: subject, batch: PAGE }
+          : { seq, next_by_subj: subject, batch: PAGE },
+      );
       for await (const sm of page) {
         n++;
         seq = sm.seq + 1;
