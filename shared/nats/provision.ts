@@ -16,6 +16,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { BUCKETS } from "../protocol/names.ts";
+import { notProvisioned, permissionViolation } from "./permission-errors.ts";
 import { bucketSpecs, streamConfigs, type TopologyConfig } from "./topology.ts";
 
 function isNotFound(err: unknown, code: number): boolean {
@@ -38,13 +39,21 @@ export async function ensureStream(
     try {
       return await jsm.streams.add(cfg);
     } catch (addErr) {
+      const refused = notProvisioned(`stream ${cfg.name}`, addErr);
+      if (refused) throw refused;
       // Another replica created it between our info and add: fall through to update.
       if (!(addErr instanceof JetStreamApiError) || addErr.code !== 10058) throw addErr;
     }
   }
   if (!update) return;
   const { retention: _r, storage: _s, ...mutable } = cfg;
-  return jsm.streams.update(cfg.name, mutable);
+  try {
+    return await jsm.streams.update(cfg.name, mutable);
+  } catch (err) {
+    // A least-privilege role (deploy/nats) may not change streams: they stay as the operator made them.
+    if (permissionViolation(err)) return;
+    throw err;
+  }
 }
 
 const COMPARED: (keyof ConsumerConfig)[] = [
@@ -65,7 +74,9 @@ export async function ensureConsumer(
     info = await jsm.consumers.info(stream, cfg.durable_name);
   } catch (err) {
     if (!isNotFound(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
-    return jsm.consumers.add(stream, cfg);
+    return jsm.consumers.add(stream, cfg).catch((addErr: unknown) => {
+      throw notProvisioned(`consumer ${cfg.durable_name} on ${stream}`, addErr) ?? addErr;
+    });
   }
   const differs = COMPARED.some((k) => cfg[k] !== undefined && info.config[k] !== cfg[k]);
   return differs ? jsm.consumers.update(stream, cfg.durable_name, cfg) : info;
@@ -94,11 +105,11 @@ export async function provisionTopology(
   await Promise.all(
     (Object.keys(BUCKETS) as (keyof Buckets)[]).map(async (k) => {
       const spec = specs.find((s) => s.name === BUCKETS[k])!;
-      opened[k] = await kvm.create(spec.name, {
-        history: spec.history,
-        ttl: spec.ttlMs,
-        replicas: t.replicas,
-      });
+      opened[k] = await kvm
+        .create(spec.name, { history: spec.history, ttl: spec.ttlMs, replicas: t.replicas })
+        .catch((err: unknown) => {
+          throw notProvisioned(`KV bucket ${spec.name}`, err) ?? err;
+        });
     }),
   );
   return opened as Buckets;

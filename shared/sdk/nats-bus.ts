@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { workflowView } from "../core/views.ts";
 import { NotFoundError } from "../protocol/errors.ts";
 import { newId } from "../ids.ts";
-import { connectNats } from "../nats/connection.ts";
+import { connectNats, type TlsFiles } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
@@ -49,9 +49,21 @@ import { batchInfo, chainInfo, type BatchInfo, type ChainInfo } from "../protoco
 export interface BusOptions {
   /** NATS servers: "host:port", a comma list or an array @defaultValue "127.0.0.1:4222" */
   servers?: string | string[];
+  /** user name (with `pass`); one way to authenticate at most: user/pass, `token`, `nkeySeedFile` or `credsFile` */
   user?: string;
   pass?: string;
   token?: string;
+  /** file with an nkey user seed (`SU…`), for a server that lists the user by its public key */
+  nkeySeedFile?: string;
+  /** a `.creds` file (user JWT + seed) for a server in operator (JWT) mode */
+  credsFile?: string;
+  /** TLS files: the CA of a private server certificate, and a client certificate + key where the server verifies them */
+  tls?: TlsFiles;
+  /**
+   * prefix of this connection's reply subjects; a role's NATS permissions allow only its own
+   * @defaultValue "_INBOX.client"
+   */
+  inboxPrefix?: string;
   /** use an existing connection (not closed by shutdown) */
   connection?: NatsConnection;
   /** connection name shown in server monitoring @defaultValue "jetbus-client" */
@@ -81,8 +93,17 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
       ...(opts.user ? { user: opts.user } : {}),
       ...(opts.pass ? { pass: opts.pass } : {}),
       ...(opts.token ? { token: opts.token } : {}),
+      ...(opts.nkeySeedFile ? { nkeySeedFile: opts.nkeySeedFile } : {}),
+      ...(opts.credsFile ? { credsFile: opts.credsFile } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      inboxPrefix: opts.inboxPrefix ?? "_INBOX.client",
+      onRetry: (err, attempt, hint) =>
+        log.warn(
+          { err: err.message, attempt, ...(hint ? { hint } : {}) },
+          "cannot connect to NATS yet; retrying",
+        ),
       onStatus: (type, data) => {
-        if (type === "error") log.error({ data }, "nats error");
+        if (type === "error") log.error({ err: String(data) }, "nats error");
       },
     }));
   try {

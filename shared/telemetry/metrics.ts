@@ -107,6 +107,11 @@ export const metrics = {
     help: "Outcome entries the coordinator handled",
     labelNames: ["status"] as const,
   }),
+  natsPermissionErrors: new Counter({
+    name: "jetbus_nats_permission_errors_total",
+    help: "Publishes, subscriptions and JetStream calls the NATS server refused for this user's permissions",
+    labelNames: ["operation"] as const,
+  }),
   reconciled: new Counter({
     name: "jetbus_reconciler_actions_total",
     help: "Reconciler actions (outbox flushed, workflow failed, creation cancelled, pruned)",
