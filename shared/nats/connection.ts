@@ -68,7 +68,7 @@ export function fatalConnectError(err: unknown, auth: NatsAuth): JetbusError | n
 
 /** Why a retried first connect may be failing, for the log line. */
 export function connectHint(err: Error, auth: NatsAuth): string | null {
-  if (/timeout/i.test(err.message) && !auth.tls?.certFile)
+  if (/timeout/i.test(err.message) && auth.tls && !auth.tls.certFile)
     return "a TLS server that requires a client certificate shows up as a connect time-out: set NATS_TLS_CERT and NATS_TLS_KEY (tls.certFile, tls.keyFile)";
   if (/refused|ECONNREFUSED/i.test(err.message)) return "is nats-server running at that address?";
   return null;
