@@ -67,13 +67,13 @@ describe("deploy/nats", () => {
     assert.deepEqual(Object.keys(publicKeys).sort(), NKEY_ROLES.map(nkeyVariable).sort());
   });
 
-  test("the shipped worker role is what `jetbus permissions worker` renders for the Kubernetes worker", async () => {
+  test("the shipped worker role is what `jetbus permissions worker` renders for the Kubernetes worker", () => {
     const worker = k8sObjects.find((o) => o.kind === "Deployment" && o.metadata.name === "jetbus-worker");
     const env = Object.fromEntries(
       worker.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
     );
     const types: string[] = [];
-    await registerExamples({ register: (t) => void types.push(t), use: () => undefined });
+    void registerExamples({ register: (t) => void types.push(t), use: () => undefined });
     assert.equal(env.JETBUS_HANDLERS, "./examples/handlers.ts");
     const queues = String(env.JETBUS_QUEUES).split(",");
     const block = /# --- BEGIN rendered worker role ---\n([\s\S]*?)# --- END rendered worker role ---/.exec(
