@@ -13,6 +13,7 @@ import { dirname, resolve } from "node:path";
 import { ensureNatsServerBinary } from "../shared/testkit/ensure-nats-server.ts";
 import { startNatsServer, type NatsServer } from "../shared/testkit/nats-server.ts";
 import { runDemo } from "./demo.ts";
+import { initDevLayout } from "./init.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -82,6 +83,8 @@ export async function dev(): Promise<void> {
     url = server.url;
     process.stdout.write(`nats-server v${binary.version} (${binary.path})\n`);
     process.stdout.write(`nats-server with JetStream on ${url} (data in ${server.storeDir})\n`);
+    // Its own store: bring what an older version made in step (services never change what exists).
+    await initDevLayout({ ...process.env, NATS_URL: url });
   }
   const env = {
     ...process.env,

@@ -1,9 +1,10 @@
 /**
  * @module
  * The `jetbus` command. Services: `jetbus dispatcher|coordinator|worker` (configured by env, see README).
- * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus queues`, `jetbus batch <id>
- * [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`, `jetbus permissions
- * worker` (a worker role's NATS permissions), `jetbus nkeys <dir>` (a key pair per role).
+ * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`,
+ * `jetbus batch <id> [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
+ * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol),
+ * `jetbus permissions worker` (a worker role's NATS permissions), `jetbus nkeys <dir>` (a key pair per role).
  */
 import { parseArgs } from "node:util";
 import { JetbusError } from "../shared/protocol/errors.ts";
@@ -18,6 +19,8 @@ services (configured by environment variables, see README):
 
 tools (NATS_URL, default 127.0.0.1:4222):
   dev                        run nats-server (if NATS_URL is unset), all services and a demo
+  init [--apply]             the plan that brings streams, buckets and consumers in step with the
+                             JETBUS_* configuration (services never change what exists); --apply does it
   queues                     jobs ready / delayed / in flight per (queue, type), and live workers
   batch <id> [--watch]       a batch's state; --watch shows a live progress bar until it ends
   chain <id>                 a chain's state
@@ -29,6 +32,9 @@ tools (NATS_URL, default 127.0.0.1:4222):
   permissions worker --handlers <modules> [--queues q1,q2] [--name VAR]
                              the NATS permissions of a worker role (deploy/nats/jetbus-permissions.conf)
   nkeys <dir> [--roles a,b]  an nkey pair per role of deploy/nats: <dir>/<role>.nk seeds, <dir>/nkeys.env
+  conformance --queue Q --type T [--inbox-prefix P] [--timeout-ms N]
+                             check the worker serving T on Q against every protocol rule (docs/protocol.md §8);
+                             run it with the worker's JETBUS_ACK_WAIT_MS (a short one: 2000)
 `;
 
 async function run(argv: string[]): Promise<number> {
@@ -46,6 +52,10 @@ async function run(argv: string[]): Promise<number> {
     case "dev":
       await (await import("./dev.ts")).dev();
       return -1;
+    case "init": {
+      const { values } = parseArgs({ args: rest, options: { apply: { type: "boolean" } } });
+      return (await import("./init.ts")).init(values.apply ?? false);
+    }
     case "queues":
       return (await import("./inspect.ts")).queues();
     case "batch":
@@ -96,6 +106,33 @@ async function run(argv: string[]): Promise<number> {
         allowPositionals: true,
       });
       return (await import("./nkeys.ts")).nkeysCommand(positionals[0], values);
+    }
+    case "conformance": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          queue: { type: "string" },
+          type: { type: "string" },
+          "inbox-prefix": { type: "string" },
+          "timeout-ms": { type: "string" },
+        },
+      });
+      const timeoutMs = values["timeout-ms"] === undefined ? undefined : Number(values["timeout-ms"]);
+      if (
+        !values.queue ||
+        !values.type ||
+        (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0))
+      )
+        throw new JetbusError(
+          "VALIDATION",
+          "usage: jetbus conformance --queue <queue> --type <type> [--inbox-prefix <prefix>] [--timeout-ms <ms>]",
+        );
+      return (await import("./conformance/command.ts")).conformance({
+        queue: values.queue,
+        type: values.type,
+        ...(values["inbox-prefix"] ? { inboxPrefix: values["inbox-prefix"] } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      });
     }
     case undefined:
     case "help":

@@ -50,6 +50,8 @@ export { KvRateLimiter } from "./worker/middleware/kv-rate-limiter.ts";
 export type { RateDecision, RateLimiter } from "./worker/middleware/kv-rate-limiter.ts";
 export { KvLocker } from "./worker/middleware/kv-locker.ts";
 export type { Lock, Locker, LockResult } from "./worker/middleware/kv-locker.ts";
+/** The KV bucket handle `KvLocker` and `KvRateLimiter` write to (keys with a server TTL). */
+export { TtlBucket } from "./nats/kv-ttl.ts";
 
 export {
   DuplicateError,

@@ -24,7 +24,6 @@ export interface CoordinatorConfig {
   /** finished workflows are pruned this long after their last change */
   workflowRetentionMs: number;
   pruneIntervalMs: number;
-  janitorIntervalMs: number;
 }
 
 export function loadConfig(env: Env): CoordinatorConfig {
@@ -41,7 +40,6 @@ export function loadConfig(env: Env): CoordinatorConfig {
     unknownTypeDeadlineMs: r.int("JETBUS_UNKNOWN_TYPE_DEADLINE_MS", 15 * 60_000, { min: 100 }),
     workflowRetentionMs: r.int("JETBUS_WORKFLOW_RETENTION_MS", 7 * 24 * 3600_000, { min: 1000 }),
     pruneIntervalMs: r.int("JETBUS_PRUNE_INTERVAL_MS", 3600_000, { min: 1000 }),
-    janitorIntervalMs: r.int("JETBUS_JANITOR_INTERVAL_MS", 60_000, { min: 100 }),
   };
   r.check(
     cfg.outboxStaleMs < cfg.common.topology.duplicateWindowMs / 2,

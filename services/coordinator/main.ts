@@ -2,7 +2,8 @@
  * @module
  * The coordinator service: consumes outcome groups (replicas share one durable consumer), keeps chain and
  * batch state with revision-checked writes, publishes successors, callbacks and events, and runs the
- * reconciler (stale outboxes, hanging workflows, pruning, key expiry).
+ * reconciler (stale outboxes, hanging workflows, pruning). Expired uniqueFor claims, locks and rate-limit
+ * windows need nothing from it: they expire by server TTL.
  */
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -12,7 +13,7 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
 import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -40,7 +41,7 @@ export async function startCoordinator({
 }: ServiceContext<CoordinatorConfig>): Promise<RunningService> {
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
-  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
+  const { buckets } = await provisionTopology(nc, jsm, t, log);
   const publisher = new JetStreamPublisher(nc);
   const counters = new WaitingCounters(jsm, (err) =>
     log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
@@ -70,8 +71,8 @@ export async function startCoordinator({
     onPerformed: () => faultPoint("coordinator:after-publish"),
   });
   const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
-  const consumerCfg = { ...coordinatorConsumerConfig(t), durable_name: CONSUMERS.coordinator };
-  await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+  const consumerCfg = coordinatorConsumerConfig(t);
+  const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({
     js: jetstream(nc),
     stream: STREAMS.outcomes,
@@ -79,11 +80,11 @@ export async function startCoordinator({
     concurrency: config.groupConcurrency,
     groupSize: config.groupSize,
     prefetch: config.groupSize,
-    ackWaitMs: t.ackWaitMs,
+    ackWaitMs: liveAckWaitMs(live, t.ackWaitMs),
     expiresMs: 2_000,
     handle: (msgs) => processor.handleGroup(msgs),
     recreate: async () => {
-      await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg);
+      await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
     },
     log,
   });
@@ -100,7 +101,7 @@ export async function startCoordinator({
     deadlineMs: config.unknownTypeDeadlineMs,
     log,
   });
-  const reconciler = new Reconciler({ engine, store, jsm, buckets, workers, config, log, orphans });
+  const reconciler = new Reconciler({ engine, store, jsm, workers, config, log, orphans });
   reconciler.start();
   return {
     async drain() {

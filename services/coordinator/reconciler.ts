@@ -3,15 +3,14 @@
  * The coordinator's background duties, every replica running them (each action is revision-checked, so
  * replicas never double-act): perform outbox entries a crash left behind, fail workflows that would otherwise
  * hang (interrupted creation, no live worker past the deadline, lost member), prune old finished workflows,
- * sweep expired uniqueFor/lock/limiter keys, and refresh the queue and workflow gauges.
+ * and refresh the queue and workflow gauges. (uniqueFor claims, locks and rate-limit windows expire by server
+ * TTL; nothing here sweeps them.)
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { decideReconcile } from "../../shared/core/reconcile.ts";
 import { isTerminal } from "../../shared/core/views.ts";
 import { failWorkflow, pendingTypes } from "../../shared/core/workflow.ts";
 import type { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { sweepExpired } from "../../shared/nats/janitor.ts";
-import type { Buckets } from "../../shared/nats/provision.ts";
 import { queueOverview, type LiveWorkers } from "../../shared/nats/queue-overview.ts";
 import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
 import { pruneWorkflows } from "../../shared/workflow/prune.ts";
@@ -27,7 +26,6 @@ export interface ReconcilerDeps {
   engine: WorkflowEngine;
   store: KvWorkflowStore;
   jsm: JetStreamManager;
-  buckets: Buckets;
   /** the live workers (a watched view of the registry) */
   workers: LiveWorkers;
   config: CoordinatorConfig;
@@ -65,7 +63,6 @@ export class Reconciler {
     const c = this.d.config;
     every(c.reconcileIntervalMs, "reconcile", () => this.reconcileOnce());
     every(c.pruneIntervalMs, "prune", () => this.prune());
-    every(c.janitorIntervalMs, "janitor", () => this.sweep());
   }
 
   async stop(): Promise<void> {
@@ -80,17 +77,6 @@ export class Reconciler {
       this.d.log.info({ pruned: n }, "pruned finished workflows");
     }
     return n;
-  }
-
-  async sweep(): Promise<number> {
-    const now = Date.now();
-    const b = this.d.buckets;
-    const counts = await Promise.all([
-      sweepExpired(b.unique, now),
-      sweepExpired(b.locks, now),
-      sweepExpired(b.limits, now),
-    ]);
-    return counts.reduce((a, n) => a + n, 0);
   }
 
   /** One pass over the active workflows. Returns what it did, for tests and logs. */

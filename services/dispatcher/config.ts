@@ -12,7 +12,6 @@ export interface DispatcherConfig {
   defaultQueue: string;
   /** false: this replica does not forward delayed jobs (at least one dispatcher must) */
   runScheduler: boolean;
-  janitorIntervalMs: number;
   /** answer NO_HANDLER for a (queue, type) no worker has ever registered (else the coordinator dead-letters
    * such jobs after JETBUS_UNKNOWN_TYPE_DEADLINE_MS) */
   rejectUnknownTypes: boolean;
@@ -26,7 +25,6 @@ export function loadConfig(env: Env): DispatcherConfig {
     maxPayloadBytes: r.int("JETBUS_MAX_PAYLOAD_BYTES", 256 * 1024, { min: 1 }),
     defaultQueue: r.string("JETBUS_DEFAULT_QUEUE", "default"),
     runScheduler: r.bool("JETBUS_SCHEDULER", true),
-    janitorIntervalMs: r.int("JETBUS_JANITOR_INTERVAL_MS", 60_000, { min: 100 }),
     rejectUnknownTypes: r.bool("JETBUS_REJECT_UNKNOWN_TYPES", false),
   };
   r.check(

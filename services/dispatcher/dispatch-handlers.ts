@@ -9,8 +9,10 @@
  * - effect: one message on `jetbus.jobs.<queue>.<type>` (or, delayed over a second, a schedule message on
  *   `jetbus.wait.<queue>.<type>.<dispatch_id>`) with
  *   `Nats-Msg-Id = dispatch_id`, so a retried request stores nothing new and gets `duplicate: true`.
- * - outcomes: ok | VALIDATION | UNSUPPORTED_VERSION | PAYLOAD_TOO_LARGE | DUPLICATE | QUEUE_FULL | UNAVAILABLE.
- * - events: dispatch_started, then dispatch_succeeded or dispatch_failed.
+ * - outcomes: ok | VALIDATION | UNSUPPORTED_VERSION | PAYLOAD_TOO_LARGE | NO_HANDLER | DUPLICATE | QUEUE_FULL |
+ *   UNAVAILABLE | INTERNAL.
+ * - events: none for a request refused on its own checks (VALIDATION, UNSUPPORTED_VERSION, PAYLOAD_TOO_LARGE);
+ *   otherwise dispatch_started, then dispatch_succeeded or dispatch_failed (NO_HANDLER, DUPLICATE, QUEUE_FULL, …).
  */
 import type { Msg } from "@nats-io/transport-node";
 import { Type } from "@sinclair/typebox";
@@ -19,6 +21,7 @@ import { newId } from "../../shared/ids.ts";
 import { envelopeFromItem, type JobSender } from "../../shared/nats/job-sender.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { publishFailure } from "../../shared/nats/publish-failure.ts";
+import type { JobSpec } from "../../shared/core/types.ts";
 import type { BulkItemResult, BusEventWire } from "../../shared/protocol/schemas.ts";
 import { JobRequest } from "../../shared/protocol/job-request.ts";
 import { BulkDispatchRequest, DispatchRequest } from "../../shared/protocol/requests.ts";
@@ -92,6 +95,17 @@ export class DispatchHandlers {
     const dispatchId = job.dispatch_id ?? newId("dsp");
     const queue = job.queue ?? this.d.defaultQueue;
     const now = this.d.now();
+    // A request refused on its own checks (schema, payload size, uniqueFor bound) emits no events, as a body
+    // that fails the schema does not: nothing was accepted. From here on every dispatch emits
+    // dispatch_started, then dispatch_succeeded or dispatch_failed.
+    let spec: JobSpec;
+    try {
+      spec = toJobSpec(job, queue, this.d.limits, where);
+    } catch (err) {
+      const error = toErrorBody(err);
+      metrics.rejected.inc({ code: error.code });
+      return { ok: false, dispatch_id: dispatchId, error };
+    }
     // The dispatch span (PRODUCER): a child of the caller's span when the request carried one, else a root.
     // Every attempt of the job, and everything it leads to, is under it.
     const span = traceWanted(caller.traceparent)
@@ -116,7 +130,6 @@ export class DispatchHandlers {
     };
     let claim: { key: string; revision: number } | null = null;
     try {
-      const spec = toJobSpec(job, queue, this.d.limits, where);
       await this.d.types.assertKnown([spec]);
       // Before any claim: a refused dispatch must leave nothing behind.
       const delayMs = spec.options.delay_ms ?? 0;

@@ -27,6 +27,11 @@ export function toJobSpec(req: JobRequest, queue: string, limits: SpecLimits, wh
   if ((options.unique_for_ms ?? 0) > limits.uniqueMaxMs) {
     throw new ValidationError(
       `${where}.options.unique_for_ms is ${options.unique_for_ms}; the limit is ${limits.uniqueMaxMs} (JETBUS_UNIQUE_MAX_MS)`,
+      {
+        errors: [
+          `${where}.options.unique_for_ms: must be at most ${limits.uniqueMaxMs} (JETBUS_UNIQUE_MAX_MS)`,
+        ],
+      },
     );
   }
   return { type: req.type, queue: req.queue ?? queue, payload, options };

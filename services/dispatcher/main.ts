@@ -1,22 +1,24 @@
 /**
  * @module
  * The dispatcher service: answers dispatch, chain and batch requests (queue group, so replicas share them),
- * provisions the JetStream layout, places jobs that v1 workers parked, and sweeps expired uniqueFor claims.
+ * creates what is missing of the JetStream layout (reporting drift, changing nothing), and places jobs that
+ * v1 workers parked. uniqueFor claims expire by server TTL: no sweep. While `jetbus-unique` lacks TTL support
+ * (made by an older version) the dispatcher is not ready.
  */
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
+import { BUCKETS, CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
 import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { ensureConsumer, provisionTopology } from "../../shared/nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/nats/provision.ts";
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
 import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { serve } from "../../shared/nats/responder.ts";
-import { sweepExpired } from "../../shared/nats/janitor.ts";
+import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
 import { schedulerConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
 import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
@@ -43,7 +45,12 @@ export async function startDispatcher({
 }: ServiceContext<DispatcherConfig>): Promise<RunningService> {
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
-  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: true });
+  const { buckets, withoutKeyTtl } = await provisionTopology(nc, jsm, t, log);
+  const ttlReady = new KeyTtlReadiness(
+    jsm,
+    withoutKeyTtl.filter((b) => b === BUCKETS.unique),
+    log,
+  );
   const publisher = new JetStreamPublisher(nc);
   const counters = new WaitingCounters(jsm, (err) =>
     log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
@@ -98,10 +105,7 @@ export async function startDispatcher({
 
   let scheduler: PullLoop | null = null;
   if (config.runScheduler) {
-    await ensureConsumer(jsm, STREAMS.delayed, {
-      ...schedulerConsumerConfig(t),
-      durable_name: CONSUMERS.scheduler,
-    });
+    const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
     const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
       js: jetstream(nc),
@@ -110,29 +114,20 @@ export async function startDispatcher({
       concurrency: 256,
       groupSize: 1,
       prefetch: 1024,
-      ackWaitMs: t.ackWaitMs,
+      ackWaitMs: liveAckWaitMs(live, t.ackWaitMs),
       expiresMs: 2_000,
       handle: (msgs) => parks.forward(msgs[0]!),
       recreate: async () => {
-        await ensureConsumer(jsm, STREAMS.delayed, {
-          ...schedulerConsumerConfig(t),
-          durable_name: CONSUMERS.scheduler,
-        });
+        await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
       },
       log,
     });
     scheduler.start();
   }
-  const janitor = setInterval(() => {
-    sweepExpired(buckets.unique, Date.now()).catch((err: unknown) =>
-      log.warn({ err: String(err) }, "unique sweep failed"),
-    );
-  }, config.janitorIntervalMs);
-  janitor.unref();
-
   return {
+    notReadyReason: () => ttlReady.reason(),
     async drain() {
-      clearInterval(janitor);
+      ttlReady.stop();
       await Promise.all(subs.map((s) => s.drain()));
       if (scheduler) {
         // Parked jobs are safe in the stream; unstarted ones just go back.

@@ -1,13 +1,17 @@
 /**
  * @module
  * `uniqueFor` across every dispatcher replica: one KV key per logical job (sha256 of queue, type and canonical
- * payload) holding the claiming dispatch id and its expiry. 2.9.10 has no per-key TTL, so the expiry lives in
- * the value and an expired claim is taken over with a revision-checked update; the janitor removes old keys.
+ * payload) holding the claiming dispatch id, written with a server TTL so the key vanishes by itself.
+ *
+ * The server's TTL acts in whole seconds (rounded up here), so the value keeps the exact `expires_at` too:
+ * a 300 ms uniqueFor lives 1 s on the server, and a duplicate 400 ms later must be accepted. A key still live
+ * on the server but expired by its value is taken over with a compare-and-set at its revision; a key gone
+ * (a PURGE marker, or nothing) is written over the same way at the marker's revision (or 0).
  */
-import type { KV } from "@nats-io/kv";
 import { canonicalJson } from "../../shared/protocol/canonical-json.ts";
 import { keys } from "../../shared/protocol/names.ts";
 import { isRevisionConflict } from "../../shared/nats/kv.ts";
+import type { TtlBucket } from "../../shared/nats/kv-ttl.ts";
 
 export interface UniqueValue {
   dispatch_id: string;
@@ -17,9 +21,18 @@ export interface UniqueValue {
 export type ClaimResult =
   { ok: true; key: string; revision: number } | { ok: false; holder: string; expiresAt: number };
 
+function readHeld(data: () => UniqueValue): UniqueValue | null {
+  try {
+    const v = data();
+    return typeof v?.dispatch_id === "string" && typeof v.expires_at === "number" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 export class UniqueClaims {
   constructor(
-    private readonly kv: KV,
+    private readonly bucket: TtlBucket,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -29,21 +42,20 @@ export class UniqueClaims {
 
   async claim(key: string, dispatchId: string, ttlMs: number): Promise<ClaimResult> {
     for (let attempt = 0; attempt < 20; attempt++) {
+      const now = this.now();
       const value = JSON.stringify({
         dispatch_id: dispatchId,
-        expires_at: this.now() + ttlMs,
+        expires_at: now + ttlMs,
       } satisfies UniqueValue);
-      const e = await this.kv.get(key);
+      const e = await this.bucket.get(key);
+      // A value that cannot be read is treated as expired: it is overwritten rather than blocking the job.
+      const held = e?.operation === "PUT" ? readHeld(() => e.json<UniqueValue>()) : null;
+      // The same dispatch id retried: it already owns the claim, and the publish dedupes by msg id.
+      if (held?.dispatch_id === dispatchId) return { ok: true, key, revision: e!.revision };
+      if (held && held.expires_at > now)
+        return { ok: false, holder: held.dispatch_id, expiresAt: held.expires_at };
       try {
-        if (!e) return { ok: true, key, revision: await this.kv.create(key, value) };
-        if (e.operation === "PUT") {
-          const held = e.json<UniqueValue>();
-          // The same dispatch id retried: it already owns the claim, and the publish dedupes by msg id.
-          if (held.dispatch_id === dispatchId) return { ok: true, key, revision: e.revision };
-          if (held.expires_at > this.now())
-            return { ok: false, holder: held.dispatch_id, expiresAt: held.expires_at };
-        }
-        return { ok: true, key, revision: await this.kv.update(key, value, e.revision) };
+        return { ok: true, key, revision: await this.bucket.write(key, value, e?.revision ?? 0, ttlMs) };
       } catch (err) {
         if (!isRevisionConflict(err)) throw err;
       }
@@ -52,11 +64,7 @@ export class UniqueClaims {
   }
 
   /** Gives the claim back after a dispatch that certainly stored nothing; a later owner's claim is kept. */
-  async release(key: string, revision: number): Promise<void> {
-    try {
-      await this.kv.purge(key, { previousSeq: revision });
-    } catch (err) {
-      if (!isRevisionConflict(err)) throw err;
-    }
+  release(key: string, revision: number): Promise<void> {
+    return this.bucket.release(key, revision);
   }
 }

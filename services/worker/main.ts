@@ -4,7 +4,9 @@
  * JETBUS_QUEUES; drains on SIGTERM (running jobs finish or are released to other workers).
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
 import { provisionTopology } from "../../shared/nats/provision.ts";
+import { BUCKETS } from "../../shared/protocol/names.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
 import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
@@ -25,7 +27,13 @@ export async function startWorker({
 }: ServiceContext<WorkerConfig>): Promise<RunningService> {
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
-  const buckets = await provisionTopology(nc, jsm, t, { updateExisting: false });
+  const { buckets, withoutKeyTtl } = await provisionTopology(nc, jsm, t, log);
+  // Locks and rate-limit windows need TTL keys; until `jetbus init --apply` a job using them is put back.
+  const ttlReady = new KeyTtlReadiness(
+    jsm,
+    withoutKeyTtl.filter((b) => b === BUCKETS.locks || b === BUCKETS.limits),
+    log,
+  );
   const publisher = new JetStreamPublisher(nc);
   const host = new WorkerHost({
     nc,
@@ -45,8 +53,9 @@ export async function startWorker({
   if (host.types.length === 0) log.warn("the handler modules registered no job types");
   await host.start();
   return {
-    notReadyReason: () => null,
+    notReadyReason: () => ttlReady.reason(),
     async drain() {
+      ttlReady.stop();
       await host.stop(config.common.drainTimeoutMs);
       await publisher.flush();
       publisher.close();

@@ -1,125 +1,98 @@
 /**
  * @module
- * Idempotent provisioning at start: every replica of every service may run it at once. Streams are added or
- * updated; consumers are read first and updated deliberately, because on 2.9.10 `consumers.add` silently
- * overwrites an existing durable (NATS-NOTES §2).
+ * Provisioning at start, run by every replica of every service (and by `connectBus`): streams, buckets and
+ * consumers that are missing are created (create-only: whichever replica wins, the others read what it made);
+ * ones that exist are compared with the configuration and any drift is reported (drift.ts), never changed.
+ * Changing a limit therefore takes `jetbus init --apply` (plan.ts).
  */
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type ConsumerConfig,
-  type ConsumerInfo,
-  type JetStreamManager,
-  type StreamConfig,
-} from "@nats-io/jetstream";
+import { jetstream, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
 import { BUCKETS } from "../protocol/names.ts";
-import { notProvisioned, permissionViolation } from "./permission-errors.ts";
-import { bucketSpecs, streamConfigs, type TopologyConfig } from "./topology.ts";
-
-function isNotFound(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
-}
-
-/**
- * Adds the stream if missing. With `update`, an existing stream gets `cfg`'s mutable settings (only the
- * dispatcher, which owns the limits, updates; other processes must not undo its configuration).
- */
-export async function ensureStream(
-  jsm: JetStreamManager,
-  cfg: Partial<StreamConfig> & { name: string },
-  update = true,
-) {
-  try {
-    await jsm.streams.info(cfg.name);
-  } catch (err) {
-    if (!isNotFound(err, JetStreamApiCodes.StreamNotFound)) throw err;
-    try {
-      return await jsm.streams.add(cfg);
-    } catch (addErr) {
-      const refused = notProvisioned(`stream ${cfg.name}`, addErr);
-      if (refused) throw refused;
-      // Another replica created it between our info and add: fall through to update.
-      if (!(addErr instanceof JetStreamApiError) || addErr.code !== 10058) throw addErr;
-    }
-  }
-  if (!update) return;
-  const { retention: _r, storage: _s, ...mutable } = cfg;
-  try {
-    return await jsm.streams.update(cfg.name, mutable);
-  } catch (err) {
-    // A least-privilege role (deploy/nats) may not change streams: they stay as the operator made them.
-    if (permissionViolation(err)) return;
-    throw err;
-  }
-}
-
-const COMPARED: (keyof ConsumerConfig)[] = [
-  "ack_wait",
-  "max_deliver",
-  "max_ack_pending",
-  "filter_subject",
-  "ack_policy",
-];
-
-export async function ensureConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  cfg: Partial<ConsumerConfig> & { durable_name: string },
-): Promise<ConsumerInfo> {
-  let info: ConsumerInfo;
-  try {
-    info = await jsm.consumers.info(stream, cfg.durable_name);
-  } catch (err) {
-    if (!isNotFound(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
-    return jsm.consumers.add(stream, cfg).catch((addErr: unknown) => {
-      throw notProvisioned(`consumer ${cfg.durable_name} on ${stream}`, addErr) ?? addErr;
-    });
-  }
-  const differs = COMPARED.some((k) => cfg[k] !== undefined && info.config[k] !== cfg[k]);
-  return differs ? jsm.consumers.update(stream, cfg.durable_name, cfg) : info;
-}
+import type { Logger } from "../telemetry/logger.ts";
+import { planResource } from "./config-diff.ts";
+import { reportDrift } from "./drift.ts";
+import { TtlBucket } from "./kv-ttl.ts";
+import { createConsumerIfMissing, createStreamIfMissing } from "./live-state.ts";
+import { streamResources, type ConsumerSpec, type TopologyConfig } from "./topology.ts";
 
 export interface Buckets {
   workflows: KV;
   results: KV;
-  unique: KV;
-  locks: KV;
-  limits: KV;
+  unique: TtlBucket;
+  locks: TtlBucket;
+  limits: TtlBucket;
   workers: KV;
   cancels: KV;
+}
+
+export interface Provisioned {
+  buckets: Buckets;
+  /** buckets whose keys should expire by TTL but whose stream does not allow it (made by an older jetbus) */
+  withoutKeyTtl: string[];
+}
+
+const TTL_BUCKETS = ["unique", "locks", "limits"] as const;
+
+function openAll(nc: NatsConnection, direct: (name: string) => boolean | undefined): Promise<Buckets> {
+  const js = jetstream(nc, { timeout: 10_000 });
+  const kvm = new Kvm(js);
+  return Promise.all(
+    (Object.keys(BUCKETS) as (keyof Buckets)[]).map(async (k) => {
+      const name = BUCKETS[k];
+      const allow = direct(name);
+      const kv = await kvm.open(name, allow === undefined ? {} : { allow_direct: allow });
+      return [k, (TTL_BUCKETS as readonly string[]).includes(k) ? new TtlBucket(kv, js, name) : kv] as const;
+    }),
+  ).then((entries) => Object.fromEntries(entries) as unknown as Buckets);
 }
 
 export async function provisionTopology(
   nc: NatsConnection,
   jsm: JetStreamManager,
   t: TopologyConfig,
-  opts: { updateExisting: boolean },
-): Promise<Buckets> {
-  for (const cfg of streamConfigs(t)) await ensureStream(jsm, cfg, opts.updateExisting);
-  const kvm = new Kvm(nc);
-  const opened: Partial<Record<keyof Buckets, KV>> = {};
-  const specs = bucketSpecs(t);
-  await Promise.all(
-    (Object.keys(BUCKETS) as (keyof Buckets)[]).map(async (k) => {
-      const spec = specs.find((s) => s.name === BUCKETS[k])!;
-      opened[k] = await kvm
-        .create(spec.name, { history: spec.history, ttl: spec.ttlMs, replicas: t.replicas })
-        .catch((err: unknown) => {
-          throw notProvisioned(`KV bucket ${spec.name}`, err) ?? err;
-        });
+  log: Logger,
+): Promise<Provisioned> {
+  const live = await Promise.all(
+    streamResources(t).map(async (r) => {
+      // A resource just created is in step; checking it anyway clears an earlier report of it.
+      const { info } = await createStreamIfMissing(jsm, r.spec);
+      reportDrift(log, planResource(r.resource, r.spec, info.config));
+      return { ...r, info };
     }),
   );
-  return opened as Buckets;
+  const direct = new Map(
+    live.filter((r) => r.bucket).map((r) => [r.bucket!.name, r.info.config.allow_direct]),
+  );
+  const withoutKeyTtl = live
+    .filter((r) => r.bucket?.keyTtl && r.info.config.allow_msg_ttl !== true)
+    .map((r) => r.bucket!.name);
+  return { buckets: await openAll(nc, (name) => direct.get(name)), withoutKeyTtl };
 }
 
-/** Opens the buckets without creating them (for processes that did not provision). Lazy: fails on first use if missing. */
-export async function openBuckets(nc: NatsConnection): Promise<Buckets> {
-  const kvm = new Kvm(jetstream(nc, { timeout: 10_000 }));
-  const entries = await Promise.all(
-    (Object.keys(BUCKETS) as (keyof Buckets)[]).map(async (k) => [k, await kvm.open(BUCKETS[k])] as const),
-  );
-  return Object.fromEntries(entries) as unknown as Buckets;
+/** The consumer as it lives on the server (created from `spec` if missing); drift is reported, not changed. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  spec: ConsumerSpec,
+  log: Logger,
+): Promise<ConsumerInfo> {
+  const { info, created } = await createConsumerIfMissing(jsm, stream, spec);
+  if (!created)
+    reportDrift(log, planResource({ kind: "consumer", name: spec.durable_name, stream }, spec, info.config));
+  return info;
+}
+
+/** Opens the buckets without creating or checking them (for tools that did not provision). */
+export function openBuckets(nc: NatsConnection): Promise<Buckets> {
+  return openAll(nc, () => undefined);
+}
+
+/**
+ * The ack wait a consumer really has: it may differ from the configuration until `jetbus init --apply`, and
+ * keep-alives paced by a longer configured wait would let a running job's message be redelivered.
+ */
+export function liveAckWaitMs(info: ConsumerInfo, configuredMs: number): number {
+  const ns = info.config.ack_wait;
+  return typeof ns === "number" && ns > 0 ? Math.round(ns / 1e6) : configuredMs;
 }

@@ -37,6 +37,8 @@ export const ErrorCodes = {
   ShuttingDown: "SHUTTING_DOWN",
   /** A service's environment has bad keys (every one is listed). */
   Config: "CONFIG",
+  /** A stream or bucket lacks what this version needs (e.g. per-key TTL): run `jetbus init --apply`. */
+  TopologyOutdated: "TOPOLOGY_OUTDATED",
   /** A revision-checked write lost to another writer (retried internally; surfaces only after many tries). */
   Conflict: "CONFLICT",
   /** The nats-server is older than jetbus's floor (2.12), or than a feature that was asked for needs. */

@@ -5,6 +5,7 @@
  * Wire shapes are snake_case; durations are integer milliseconds; times are epoch milliseconds.
  */
 import { Type, type Static } from "@sinclair/typebox";
+import { ErrorCodes } from "./error-codes.ts";
 
 export const JOB_TYPE_PATTERN = "^[A-Za-z0-9_:-]+(\\.[A-Za-z0-9_:-]+)*$";
 export const QUEUE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
@@ -47,6 +48,19 @@ export const ErrorBody = Type.Object(
   { additionalProperties: false },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
+
+/** `error-body.json`: the same shape, with the codes jetbus itself uses listed (a handler may add its own). */
+export const ErrorBodyDocumented = Type.Object(
+  {
+    ...ErrorBody.properties,
+    code: Type.String({
+      minLength: 1,
+      description: "branch on this, never on message; jetbus's own codes are listed in examples",
+      examples: Object.values(ErrorCodes),
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const TraceFields = {
   traceparent: Type.Optional(Type.String({ description: "W3C trace context of the producing span" })),

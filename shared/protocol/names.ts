@@ -31,6 +31,9 @@ export const BUCKETS = {
   cancels: "jetbus-cancels",
 } as const;
 
+/** The stream behind a KV bucket. */
+export const kvStreamName = (bucket: string) => `KV_${bucket}`;
+
 export const CONSUMERS = {
   scheduler: "jetbus-scheduler",
   coordinator: "jetbus-coordinator",

@@ -3,7 +3,7 @@
  * The protocol's schemas by name: the source of the generated JSON Schemas in `shared/protocol/schema/`
  * (`npm run schemas`) and of the runtime validators. Types are re-exported by name.
  */
-import { ErrorBody } from "./fields.ts";
+import { ErrorBodyDocumented } from "./fields.ts";
 import { JobOptionsWire, JobRequest } from "./job-request.ts";
 import { DeadLetter } from "./dead-letter.ts";
 import { JobEnvelope } from "./envelope.ts";
@@ -27,7 +27,7 @@ import { WorkflowView } from "./workflow-view.ts";
 export const SCHEMAS = {
   "job-request": JobRequest,
   "job-options": JobOptionsWire,
-  "error-body": ErrorBody,
+  "error-body": ErrorBodyDocumented,
   "dispatch-request": DispatchRequest,
   "dispatch-reply": DispatchReply,
   "bulk-dispatch-request": BulkDispatchRequest,

@@ -47,6 +47,12 @@ export const subjects = {
   done: (id: string) => `jetbus.done.${id}`,
 } as const;
 
+/** A KV bucket's subjects (nats.js's layout): written raw where a write needs headers nats.js's KV lacks. */
+export const kvSubjects = {
+  bucket: (bucket: string) => `$KV.${bucket}.>`,
+  key: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
+} as const;
+
 /**
  * Splits `jetbus.<jobs|delayed|due|dlq>.<queue>.<type>`, and `jetbus.waitingFilter` subjects
  * (`jetbus.wait.<queue>.<type>.*`); a type may itself contain dots.

@@ -27,7 +27,8 @@ export function parseJson(data: Uint8Array | string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(`${what} is not valid JSON: ${(err as Error).message}`);
+    const problem = `is not valid JSON: ${(err as Error).message}`;
+    throw new ValidationError(`${what} ${problem}`, { errors: [`(message): ${problem}`] });
   }
 }
 
@@ -77,7 +78,10 @@ export function decodeMessage<T extends TSchema>(
 ): Static<T> {
   const value = parseJson(data, what);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ValidationError(`${what} must be a JSON object`);
+    // The same `details.errors` as a schema failure, so a client reads every VALIDATION reply one way.
+    throw new ValidationError(`${what} must be a JSON object`, {
+      errors: ["(message): must be a JSON object"],
+    });
   }
   const v = (value as { v?: unknown }).v;
   if (v !== PROTOCOL_VERSION) {

@@ -7,7 +7,9 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { workflowView } from "../core/views.ts";
-import { NotFoundError } from "../protocol/errors.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import { JetbusError, NotFoundError } from "../protocol/errors.ts";
+import { keyTtlMissingMessage } from "../nats/kv-ttl.ts";
 import { newId } from "../ids.ts";
 import { connectNats, type TlsFiles } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
@@ -76,7 +78,12 @@ export interface BusOptions {
   requestTimeoutMs?: number;
   /** how long `shutdown()` lets running jobs finish before releasing them @defaultValue 10_000 */
   drainTimeoutMs?: number;
-  /** create missing streams and buckets (existing ones are left as they are) @defaultValue true */
+  /**
+   * Create missing streams and buckets. Existing ones are never changed: a difference from `topology` is
+   * logged as drift (`jetbus init --apply` applies it), and buckets made by an older jetbus without per-key
+   * TTL support make `connectBus` throw `TOPOLOGY_OUTDATED`. `false` opens the buckets without any check.
+   * @defaultValue true
+   */
   provision?: boolean;
   topology?: Partial<TopologyConfig>;
   middleware?: Middleware[];
@@ -119,10 +126,16 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
   });
   const topology = { ...DEFAULT_TOPOLOGY, ...opts.topology };
   const jsm = await jetstreamManager(nc);
-  const buckets =
-    opts.provision === false
-      ? await openBuckets(nc)
-      : await provisionTopology(nc, jsm, topology, { updateExisting: false });
+  let buckets: Buckets;
+  if (opts.provision === false) buckets = await openBuckets(nc);
+  else {
+    const p = await provisionTopology(nc, jsm, topology, log);
+    if (p.withoutKeyTtl.length > 0) {
+      if (!opts.connection) await nc.close();
+      throw new JetbusError(ErrorCodes.TopologyOutdated, keyTtlMissingMessage(p.withoutKeyTtl));
+    }
+    buckets = p.buckets;
+  }
   return new NatsBus(nc, jsm, buckets, topology, log, opts, !opts.connection);
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module
- * Configuration every service shares: where NATS is, how to log, where to serve health and metrics, and the
- * JetStream topology limits.
+ * Configuration every service shares (and `jetbus init` reads): where NATS is, how to log, where to serve
+ * health and metrics, and the JetStream topology limits. Topology keys shape streams and buckets when they are
+ * created; on a live layout a changed key shows as drift until `jetbus init --apply` applies it.
  */
 import type { NatsAuth } from "../nats/connection.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
@@ -37,7 +38,9 @@ export function readCommon(r: EnvReader, defaultHttpPort: number): CommonConfig 
       eventsMaxAgeMs: r.int("JETBUS_EVENTS_MAX_AGE_MS", d.eventsMaxAgeMs, { min: 1000 }),
       eventsMaxBytes: r.int("JETBUS_EVENTS_MAX_BYTES", d.eventsMaxBytes, { min: -1 }),
       deadLetterMaxAgeMs: r.int("JETBUS_DLQ_MAX_AGE_MS", d.deadLetterMaxAgeMs, { min: 0 }),
+      deadLetterMaxBytes: r.int("JETBUS_DLQ_MAX_BYTES", d.deadLetterMaxBytes, { min: -1 }),
       resultTtlMs: r.int("JETBUS_RESULT_TTL_MS", d.resultTtlMs, { min: 1000 }),
+      resultsMaxBytes: r.int("JETBUS_RESULTS_MAX_BYTES", d.resultsMaxBytes, { min: -1 }),
       uniqueMaxMs: r.int("JETBUS_UNIQUE_MAX_MS", d.uniqueMaxMs, { min: 1000 }),
       ackWaitMs: r.int("JETBUS_ACK_WAIT_MS", d.ackWaitMs, { min: 500 }),
       maxAckPending: r.int("JETBUS_MAX_ACK_PENDING", d.maxAckPending, { min: 1 }),

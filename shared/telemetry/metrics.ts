@@ -112,6 +112,11 @@ export const metrics = {
     help: "Publishes, subscriptions and JetStream calls the NATS server refused for this user's permissions",
     labelNames: ["operation"] as const,
   }),
+  topologyDrift: new Gauge({
+    name: "jetbus_topology_drift",
+    help: "1 per field where a live stream, bucket or consumer differs from the configuration (left as it is; `jetbus init --apply` changes it)",
+    labelNames: ["resource", "field"] as const,
+  }),
   reconciled: new Counter({
     name: "jetbus_reconciler_actions_total",
     help: "Reconciler actions (outbox flushed, workflow failed, creation cancelled, pruned)",

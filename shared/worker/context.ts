@@ -5,7 +5,7 @@
  * Everything a handler may not use (payload bytes, logger, workflow view) is built on first use: it sits on
  * the path of every job.
  */
-import type { KV } from "@nats-io/kv";
+import type { TtlBucket } from "../nats/kv-ttl.ts";
 import { fromErrorBody, ValidationError, type JetbusError } from "../protocol/errors.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
 import { workflowInfo, type WorkflowInfo } from "../protocol/workflow-info.ts";
@@ -14,8 +14,8 @@ import type { Logger } from "../telemetry/logger.ts";
 /** Internal: what KV-backed middleware reaches through the context (not part of the public API). */
 export const RUNTIME = Symbol("jetbus.runtime");
 export interface JobRuntime {
-  locks: KV;
-  limits: KV;
+  locks: TtlBucket;
+  limits: TtlBucket;
   now: () => number;
 }
 

@@ -15,7 +15,7 @@ import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 import type { Buckets } from "../nats/provision.ts";
-import { ensureConsumer } from "../nats/provision.ts";
+import { ensureConsumer, liveAckWaitMs } from "../nats/provision.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
 import { ensureWaitingConsumer, WaitingCounters } from "../nats/waiting-counters.ts";
@@ -198,11 +198,8 @@ export class WorkerHost {
       const key = `${queue}\u0000${type}`;
       if (this.loops.has(key)) continue;
       const durable = jobConsumerName(queue, type);
-      const cfg = {
-        ...jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type)),
-        durable_name: durable,
-      };
-      await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+      const cfg = jobConsumerConfig(this.o.topology, durable, subjects.job(queue, type));
+      const live = await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
       await ensureWaitingConsumer(this.o.jsm, queue, type);
       const loop = new PullLoop({
         js: this.o.js,
@@ -213,14 +210,14 @@ export class WorkerHost {
         // No prefetch: a job held in a buffer when its worker dies would come back as a redelivery and count as
         // an attempt although it never ran; only started jobs may count.
         prefetch: 0,
-        ackWaitMs: this.o.topology.ackWaitMs,
+        ackWaitMs: liveAckWaitMs(live, this.o.topology.ackWaitMs),
         expiresMs: 2_000,
         handle: (msgs) => this.handle(msgs[0]!),
         // An early job (held or fired a little before its time) waits outside the slots, within the ack budget.
         startAt: notBeforeOf,
         maxHeld: this.o.topology.maxAckPending,
         recreate: async () => {
-          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg);
+          await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
         },
         log: this.o.log,
       });

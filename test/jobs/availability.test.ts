@@ -2,7 +2,9 @@
  * @module
  * What a client sees when the mesh cannot take a job: no dispatcher running (UNAVAILABLE, at once), and a
  * full queue (QUEUE_FULL, nothing stored and nothing dropped; dispatching works again once it drains).
- * One nats-server: the file starts without a dispatcher, then adds one with JETBUS_MAX_QUEUED_JOBS=5.
+ * One nats-server: the file starts without a dispatcher, then lowers the limit to JETBUS_MAX_QUEUED_JOBS=5 the
+ * way an operator does (the plan of `jetbus init --apply`: services never change a live stream) and adds a
+ * dispatcher with that setting.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +12,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { job, JetbusError, NatsBus, type Bus } from "../../shared/index.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/nats-server.ts";
-import { startInProcess, startMesh, type InProcessService, type Mesh } from "../helpers/mesh.ts";
+import { loadConfig as dispatcherConfig } from "../../services/dispatcher/config.ts";
+import { applyPlan, planTopology } from "../../shared/nats/plan.ts";
+import { FAST_ENV, startInProcess, startMesh, type InProcessService, type Mesh } from "../helpers/mesh.ts";
 import { rejectsWithCode } from "../helpers/jobs.ts";
 import { uniq } from "../helpers/names.ts";
 
@@ -50,7 +54,14 @@ describe("no dispatcher running", () => {
 
 describe("queue full (JETBUS_MAX_QUEUED_JOBS=5)", () => {
   it("rejects the 6th job with QUEUE_FULL, drops nothing, and accepts again once a worker drains it", async () => {
-    dispatcher = await startInProcess("dispatcher", server.url, { JETBUS_MAX_QUEUED_JOBS: "5" });
+    const env = { ...FAST_ENV, JETBUS_MAX_QUEUED_JOBS: "5" };
+    const admin = await jetstreamManager((client as NatsBus).nc);
+    const applied = await applyPlan(admin, await planTopology(admin, dispatcherConfig(env).common.topology));
+    assert.deepEqual(
+      applied.filter((a) => a.error),
+      [],
+    );
+    dispatcher = await startInProcess("dispatcher", server.url, env);
     const type = uniq("full");
     const accepted: string[] = [];
     for (let i = 0; i < 5; i++) {

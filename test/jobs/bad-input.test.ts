@@ -49,6 +49,15 @@ function assertError(reply: unknown, code: string, message: RegExp): void {
   assert.equal(r.error.code, code, `code for ${r.error.message}`);
   assert.match(r.error.message, message);
   assert.doesNotMatch(r.error.message, /\n\s+at /, "no stack trace in the message");
+  if (code === "VALIDATION") {
+    // Every VALIDATION reply lists what is wrong the same way, whatever the body was.
+    const errors = (r.error.details as { errors?: unknown } | undefined)?.errors;
+    assert.ok(
+      Array.isArray(errors) && errors.length > 0 && errors.length <= 5,
+      `details.errors of ${r.error.message}`,
+    );
+    assert.ok(errors.every((e) => typeof e === "string"));
+  }
 }
 
 const D = REQUEST_SUBJECTS.dispatch;
@@ -64,6 +73,15 @@ const cases: [string, unknown, string, RegExp][] = [
   [CHAIN, "[1,2", "VALIDATION", /chain request is not valid JSON/],
   [BATCH, "", "VALIDATION", /batch create request is not valid JSON/],
   [D, "[]", "VALIDATION", /must be a JSON object/],
+  [D, "[1]", "VALIDATION", /must be a JSON object/],
+  [D, "null", "VALIDATION", /must be a JSON object/],
+  [BULK, '"jobs"', "VALIDATION", /must be a JSON object/],
+  [
+    D,
+    { v: 1, job: { type: "t", options: { unique_for_ms: 10_000_000_000 } } },
+    "VALIDATION",
+    /job\.options\.unique_for_ms is 10000000000; the limit is \d+ \(JETBUS_UNIQUE_MAX_MS\)/,
+  ],
   [D, { v: 1, job: {} }, "VALIDATION", /job\.type: is required/],
   [D, { v: 1 }, "VALIDATION", /job: is required/],
   [BULK, { v: 1 }, "VALIDATION", /jobs: is required/],

@@ -5,7 +5,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Kvm } from "@nats-io/kv";
 import { DuplicateError, job, type Bus } from "../../shared/index.ts";
+import { canonicalJson } from "../../shared/protocol/canonical-json.ts";
+import { BUCKETS, keys } from "../../shared/protocol/names.ts";
 import { CountLatch, waitFor } from "../../shared/testkit/wait.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import { rejectsWithCode } from "../helpers/jobs.ts";
@@ -66,6 +69,35 @@ describe("uniqueFor", () => {
     for (const id of [first.dispatchId, other.dispatchId, again.r.dispatchId]) {
       assert.equal((await client.wait(id, { timeout: 10_000 })).status, "succeeded");
     }
+  });
+
+  it("a 300 ms uniqueFor is accepted again after 300 ms, though the server keeps its key for a whole second", async () => {
+    const type = uniq("uniq-short");
+    worker.register(type, () => "ran");
+    const payload = { short: true };
+    const unique = await new Kvm(mesh.services[0]!.nc).open(BUCKETS.unique);
+    const key = keys.unique("default", type, canonicalJson(payload));
+    const first = await client.dispatch(job(type, payload).uniqueFor(300));
+    const t0 = Date.now();
+    await rejectsWithCode(client.dispatch(job(type, payload).uniqueFor(300)), "DUPLICATE");
+    const again = await waitFor(
+      "the 300 ms claim to free",
+      async () => {
+        const held = await unique.get(key);
+        try {
+          const r = await client.dispatch(job(type, payload).uniqueFor(300));
+          return { r, at: Date.now() - t0, held };
+        } catch (e) {
+          assert.equal((e as DuplicateError).code, "DUPLICATE");
+          return null;
+        }
+      },
+      { intervalMs: 20 },
+    );
+    assert.ok(again.at < 900, `accepted only after ${again.at} ms`);
+    assert.equal(again.held?.operation, "PUT", "the server key had gone: expires_at was not what decided");
+    assert.equal(again.held.json<{ dispatch_id: string }>().dispatch_id, first.dispatchId);
+    assert.equal((await client.wait(again.r.dispatchId, { timeout: 10_000 })).status, "succeeded");
   });
 });
 

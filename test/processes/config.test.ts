@@ -49,6 +49,20 @@ describe("loadConfig(env) (pure)", () => {
       assert.equal(set.common.logLevel, "debug");
     });
 
+    it(`${name}: the new topology limits are read; a retired key (JETBUS_JANITOR_INTERVAL_MS) still loads`, () => {
+      const cfg = load({
+        JETBUS_DLQ_MAX_BYTES: "1048576",
+        JETBUS_RESULTS_MAX_BYTES: "-1",
+        JETBUS_JANITOR_INTERVAL_MS: "60000",
+      });
+      assert.equal(cfg.common.topology.deadLetterMaxBytes, 1_048_576);
+      assert.equal(cfg.common.topology.resultsMaxBytes, -1);
+      assert.deepEqual(
+        problemsOf(() => load({ JETBUS_DLQ_MAX_BYTES: "-2" })),
+        ["JETBUS_DLQ_MAX_BYTES=-2 is below the minimum -1"],
+      );
+    });
+
     it(`${name}: reports every bad key at once`, () => {
       const problems = problemsOf(() =>
         load({

@@ -1,13 +1,20 @@
 /**
  * @module
- * A lock shared by every worker through KV: one key per lock, holding the owner and its expiry (in the value:
- * 2.9.10 ignores per-key TTL). An expired lock is taken over with a revision-checked update; release deletes
- * only at the owner's revision, so a lock that expired and was taken over is never released by the old owner.
+ * A lock shared by every worker through KV: one key per lock holding its owner, written with a server TTL so
+ * a lock whose holder died (SIGKILL, a lost node) frees itself with no sweep.
+ *
+ * The server's TTL acts in whole seconds (rounded up), so the value keeps the exact `expires_at`: a lock of
+ * 300 ms is free after 300 ms although its key lives on for up to a second, and is then taken over with a
+ * compare-and-set at its revision. Release purges only at the owner's revision, so a lock that expired and was
+ * taken over is never released by the old owner.
  */
 import { randomBytes } from "node:crypto";
-import type { KV } from "@nats-io/kv";
+import { ErrorCodes } from "../../protocol/error-codes.ts";
+import { JetbusError, ReleaseError } from "../../protocol/errors.ts";
 import { keys } from "../../protocol/names.ts";
 import { isRevisionConflict } from "../../nats/kv.ts";
+import type { TtlBucket } from "../../nats/kv-ttl.ts";
+import { KEY_TTL_MAX_MS } from "../../nats/topology.ts";
 
 export interface Lock {
   release(): Promise<void>;
@@ -25,39 +32,57 @@ interface LockValue {
   expires_at: number;
 }
 
+/** How long a job waits before trying again while its bucket lacks TTL support (an operator must act). */
+export const OUTDATED_RETRY_MS = 10_000;
+
+/**
+ * A bucket made by an older jetbus cannot take TTL keys: the job is put back (no attempt used) until
+ * `jetbus init --apply` has run, rather than failing jobs for an operator's missing step.
+ */
+export function releaseIfOutdated(err: unknown): unknown {
+  if (err instanceof JetbusError && err.code === ErrorCodes.TopologyOutdated)
+    return new ReleaseError(OUTDATED_RETRY_MS, err.message, err.code);
+  return err;
+}
+
+function expiresAt(read: () => LockValue): number {
+  try {
+    const v = read();
+    return typeof v?.expires_at === "number" ? v.expires_at : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export class KvLocker implements Locker {
   constructor(
-    private readonly kv: KV,
+    private readonly bucket: TtlBucket,
     private readonly now: () => number = Date.now,
   ) {}
 
   async acquire(key: string, ttlMs: number): Promise<LockResult> {
-    if (!(ttlMs >= 1)) throw new RangeError("withoutOverlapping needs ttlMs >= 1");
+    if (!(ttlMs >= 1) || ttlMs > KEY_TTL_MAX_MS)
+      throw new RangeError(`withoutOverlapping needs 1 <= ttlMs <= ${KEY_TTL_MAX_MS}`);
     const k = keys.lock(key);
     const owner = randomBytes(8).toString("hex");
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const now = this.now();
-      const e = await this.kv.get(k);
-      if (e && e.operation === "PUT") {
-        const held = e.json<LockValue>();
-        if (held.expires_at > now) return { acquired: false, retryAfterMs: held.expires_at - now };
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const now = this.now();
+        const e = await this.bucket.get(k);
+        // An unreadable value counts as expired: it is taken over rather than blocking the key for good.
+        const until = e?.operation === "PUT" ? expiresAt(() => e.json<LockValue>()) : 0;
+        if (until > now) return { acquired: false, retryAfterMs: until - now };
+        const value = JSON.stringify({ owner, expires_at: now + ttlMs } satisfies LockValue);
+        try {
+          const revision = await this.bucket.write(k, value, e?.revision ?? 0, ttlMs);
+          return { acquired: true, lock: { release: () => this.bucket.release(k, revision) } };
+        } catch (err) {
+          if (!isRevisionConflict(err)) throw err;
+        }
       }
-      const value = JSON.stringify({ owner, expires_at: now + ttlMs } satisfies LockValue);
-      try {
-        const revision = e ? await this.kv.update(k, value, e.revision) : await this.kv.create(k, value);
-        return { acquired: true, lock: { release: () => this.release(k, revision) } };
-      } catch (err) {
-        if (!isRevisionConflict(err)) throw err;
-      }
+    } catch (err) {
+      throw releaseIfOutdated(err);
     }
     return { acquired: false, retryAfterMs: 50 };
-  }
-
-  private async release(k: string, revision: number): Promise<void> {
-    try {
-      await this.kv.purge(k, { previousSeq: revision });
-    } catch (err) {
-      if (!isRevisionConflict(err)) throw err;
-    }
   }
 }

@@ -1,13 +1,16 @@
 /**
  * @module
  * A fixed-window rate limiter shared by every worker through KV: one key per (limit key, window), so a new
- * window starts from zero without any reset and no key is shared between windows. Counting is
- * revision-checked; the window's end travels in the value so the janitor can delete old windows
- * (2.9.10 has no per-key TTL).
+ * window starts from zero without any reset and no key is shared between windows. Counting is a
+ * compare-and-set whose server TTL outlives the window's end by a second (the TTL acts in whole seconds), so
+ * a window's key vanishes by itself once it can no longer be counted in; the key names its window, so the
+ * value needs no expiry of its own.
  */
-import type { KV } from "@nats-io/kv";
 import { keys } from "../../protocol/names.ts";
 import { isRevisionConflict } from "../../nats/kv.ts";
+import type { TtlBucket } from "../../nats/kv-ttl.ts";
+import { KEY_TTL_MAX_MS } from "../../nats/topology.ts";
+import { releaseIfOutdated } from "./kv-locker.ts";
 
 export interface RateDecision {
   allowed: boolean;
@@ -22,33 +25,49 @@ export interface RateLimiter {
 
 interface WindowValue {
   count: number;
-  expires_at: number;
+}
+
+function countOf(read: () => WindowValue): number {
+  try {
+    const n = read().count;
+    return Number.isInteger(n) && n >= 0 ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export class KvRateLimiter implements RateLimiter {
   constructor(
-    private readonly kv: KV,
+    private readonly bucket: TtlBucket,
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(limit >= 1) || !(windowMs >= 1))
-      throw new RangeError("rateLimit needs limit >= 1 and windowMs >= 1");
+    if (!(limit >= 1) || !(windowMs >= 1) || windowMs > KEY_TTL_MAX_MS)
+      throw new RangeError(`rateLimit needs limit >= 1 and 1 <= windowMs <= ${KEY_TTL_MAX_MS}`);
   }
 
   async allow(key: string): Promise<RateDecision> {
+    try {
+      return await this.count(key);
+    } catch (err) {
+      throw releaseIfOutdated(err);
+    }
+  }
+
+  private async count(key: string): Promise<RateDecision> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const now = this.now();
       const window = Math.floor(now / this.windowMs);
       const end = (window + 1) * this.windowMs;
       const k = keys.limit(key, window);
-      const e = await this.kv.get(k);
-      const count = e && e.operation === "PUT" ? e.json<WindowValue>().count : 0;
+      const e = await this.bucket.get(k);
+      const count = e?.operation === "PUT" ? countOf(() => e.json<WindowValue>()) : 0;
       if (count >= this.limit) return { allowed: false, retryAfterMs: Math.max(1, end - now) };
-      const value = JSON.stringify({ count: count + 1, expires_at: end } satisfies WindowValue);
+      const value = JSON.stringify({ count: count + 1 } satisfies WindowValue);
       try {
-        if (e) await this.kv.update(k, value, e.revision);
-        else await this.kv.create(k, value);
+        // The key must outlive its window: a key that vanished early would let the window count from zero.
+        await this.bucket.write(k, value, e?.revision ?? 0, end - now + 1_000);
         return { allowed: true, retryAfterMs: 0 };
       } catch (err) {
         if (!isRevisionConflict(err)) throw err;
