@@ -24,6 +24,7 @@ import { metrics } from "../telemetry/metrics.ts";
 import { authOptions, describeAuth, type NatsAuth } from "./credentials.ts";
 import { permissionViolation } from "./permission-errors.ts";
 
+export { authOf } from "./credentials.ts";
 export type { NatsAuth, TlsFiles } from "./credentials.ts";
 
 export interface ConnectOptions extends NatsAuth {

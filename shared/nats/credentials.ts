@@ -41,6 +41,15 @@ export interface NatsAuth {
   inboxPrefix?: string;
 }
 
+const AUTH_KEYS = ["user", "pass", "token", "nkeySeedFile", "credsFile", "tls", "inboxPrefix"] as const;
+
+/** Only the credential fields of `o` (options objects carry much else). */
+export function authOf(o: NatsAuth): NatsAuth {
+  const out: Record<string, unknown> = {};
+  for (const k of AUTH_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out as NatsAuth;
+}
+
 function readSecret(path: string, what: string): string {
   try {
     return readFileSync(path, "utf8");
