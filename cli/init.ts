@@ -30,9 +30,9 @@ async function withPlan<T>(
   const nc = await connectNats({
     servers: common.natsServers,
     name: "jetbus-init",
-    ...(common.natsUser ? { user: common.natsUser } : {}),
-    ...(common.natsPass ? { pass: common.natsPass } : {}),
-    ...(common.natsToken ? { token: common.natsToken } : {}),
+    // The operator's tool: its replies come on the operator role's inbox unless NATS_INBOX_PREFIX says otherwise.
+    inboxPrefix: "_INBOX.operator",
+    ...common.natsAuth,
   });
   try {
     const jsm = await jetstreamManager(nc);

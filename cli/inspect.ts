@@ -3,7 +3,9 @@
  * The read-and-repair commands: queues, batch/chain state (with a live progress bar), prune, dead letters.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "../shared/nats/connection.ts";
+import { connectNats, type NatsAuth } from "../shared/nats/connection.ts";
+import { readNatsAuth } from "../shared/service/common-config.ts";
+import { EnvReader } from "../shared/service/env.ts";
 import { requireSupportedServer } from "../shared/nats/server-version.ts";
 import { openBuckets } from "../shared/nats/provision.ts";
 import { listWorkers } from "../shared/nats/worker-directory.ts";
@@ -16,12 +18,16 @@ import { pruneWorkflows } from "../shared/workflow/prune.ts";
 import { renderBatch, renderChain, progressBar, table } from "./render.ts";
 
 const servers = () => process.env.NATS_URL ?? "127.0.0.1:4222";
-/** The same credentials variables the services read. */
-const auth = () => ({
-  ...(process.env.NATS_USER ? { user: process.env.NATS_USER } : {}),
-  ...(process.env.NATS_PASS ? { pass: process.env.NATS_PASS } : {}),
-  ...(process.env.NATS_TOKEN ? { token: process.env.NATS_TOKEN } : {}),
-});
+/**
+ * The same credentials keys the services read (checked the same way); the tools are the operator's, so their
+ * replies come on the operator role's inbox unless NATS_INBOX_PREFIX says otherwise.
+ */
+function auth(): NatsAuth {
+  const r = new EnvReader(process.env);
+  const a = readNatsAuth(r);
+  r.done();
+  return { inboxPrefix: "_INBOX.operator", ...a };
+}
 
 async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
   const bus = await connectBus({ servers: servers(), name: "jetbus-cli", provision: false, ...auth() });

@@ -3,7 +3,8 @@
  * The `jetbus` command. Services: `jetbus dispatcher|coordinator|worker` (configured by env, see README).
  * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`,
  * `jetbus batch <id> [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
- * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol).
+ * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol),
+ * `jetbus permissions worker` (a worker role's NATS permissions), `jetbus nkeys <dir>` (a key pair per role).
  */
 import { parseArgs } from "node:util";
 import { JetbusError } from "../shared/protocol/errors.ts";
@@ -28,6 +29,9 @@ tools (NATS_URL, default 127.0.0.1:4222):
   dlq show <seq>
   dlq replay <seq>           put a dead-lettered job back with fresh attempts
   dlq remove <seq>           delete a dead letter
+  permissions worker --handlers <modules> [--queues q1,q2] [--name VAR]
+                             the NATS permissions of a worker role (deploy/nats/jetbus-permissions.conf)
+  nkeys <dir> [--roles a,b]  an nkey pair per role of deploy/nats: <dir>/<role>.nk seeds, <dir>/nkeys.env
   conformance --queue Q --type T [--inbox-prefix P] [--timeout-ms N]
                              check the worker serving T on Q against every protocol rule (docs/protocol.md §8);
                              run it with the worker's JETBUS_ACK_WAIT_MS (a short one: 2000)
@@ -86,6 +90,22 @@ async function run(argv: string[]): Promise<number> {
         allowPositionals: true,
       });
       return (await import("./inspect.ts")).dlq(positionals, values);
+    }
+    case "permissions": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { queues: { type: "string" }, handlers: { type: "string" }, name: { type: "string" } },
+        allowPositionals: true,
+      });
+      return (await import("./permissions.ts")).permissions(positionals[0], values);
+    }
+    case "nkeys": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { roles: { type: "string" } },
+        allowPositionals: true,
+      });
+      return (await import("./nkeys.ts")).nkeysCommand(positionals[0], values);
     }
     case "conformance": {
       const { values } = parseArgs({

@@ -12,6 +12,7 @@
  */
 export { connectBus, NatsBus } from "./sdk/nats-bus.ts";
 export type { BusOptions } from "./sdk/nats-bus.ts";
+export type { NatsAuth, TlsFiles } from "./nats/credentials.ts";
 export { job, Job } from "./sdk/job.ts";
 export type { JobOptions } from "./sdk/job.ts";
 export { BatchBuilder, ChainBuilder } from "./sdk/builders.ts";

@@ -3,15 +3,14 @@
  * The shell of `jetbus conformance`: configuration from the environment (one pure reader), the connection,
  * the run, the printed report and the exit code (0 only when every rule passed).
  */
-import { connectNats } from "../../shared/nats/connection.ts";
+import { connectNats, type NatsAuth } from "../../shared/nats/connection.ts";
+import { readNatsAuth } from "../../shared/service/common-config.ts";
 import { EnvReader, type Env } from "../../shared/service/env.ts";
 import { formatReport, runConformance } from "./run.ts";
 
-export interface ConformanceConfig {
+/** Where NATS is and how to get in (the services' NATS_* credentials keys). */
+export interface ConformanceConfig extends NatsAuth {
   servers: string;
-  user?: string;
-  pass?: string;
-  token?: string;
   /** the ack wait the worker under test was started with (JETBUS_ACK_WAIT_MS) */
   ackWaitMs: number;
 }
@@ -21,15 +20,8 @@ export function loadConfig(env: Env): ConformanceConfig {
   const cfg: ConformanceConfig = {
     servers: r.string("NATS_URL", "127.0.0.1:4222"),
     ackWaitMs: r.int("JETBUS_ACK_WAIT_MS", 30_000, { min: 100 }),
+    ...readNatsAuth(r),
   };
-  for (const [key, field] of [
-    ["NATS_USER", "user"],
-    ["NATS_PASS", "pass"],
-    ["NATS_TOKEN", "token"],
-  ] as const) {
-    const v = r.optional(key);
-    if (v) cfg[field] = v;
-  }
   r.done();
   return cfg;
 }

@@ -75,6 +75,8 @@ export class OutcomeProcessor {
     }
     const all = decoded.flatMap((d) => d.entries);
     const duplicates = new Set<OutcomeEntry>();
+    // Callback outcomes that changed no claim: counted as duplicates (their events are left as they were).
+    const staleCallbacks = new Set<OutcomeEntry>();
     const plain = all.filter((o) => isPlainJob(o) && isTerminal(o));
     const workflows = this.groupByWorkflow(all);
 
@@ -82,7 +84,7 @@ export class OutcomeProcessor {
     const groupId = first ? `${first.info.stream}-${first.seq}-${decoded.length}` : "empty";
     const [recorded] = await Promise.all([
       this.results.record(plain, groupId),
-      ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates)),
+      ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates, staleCallbacks)),
     ]);
     const fresh = new Set(recorded.map((r) => r.outcome));
     for (const o of plain) if (!fresh.has(o)) duplicates.add(o);
@@ -101,7 +103,7 @@ export class OutcomeProcessor {
       );
     const byStatus = new Map<string, number>();
     for (const o of all) {
-      const status = duplicates.has(o) ? "duplicate" : o.status;
+      const status = duplicates.has(o) || staleCallbacks.has(o) ? "duplicate" : o.status;
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     }
     for (const [status, n] of byStatus) metrics.outcomesProcessed.inc({ status }, n);
@@ -141,11 +143,16 @@ export class OutcomeProcessor {
     return groups;
   }
 
-  private async applyWorkflow(g: WorkflowGroup, duplicates: Set<OutcomeEntry>): Promise<void> {
+  private async applyWorkflow(
+    g: WorkflowGroup,
+    duplicates: Set<OutcomeEntry>,
+    staleCallbacks: Set<OutcomeEntry>,
+  ): Promise<void> {
     // One span per transition, a child of the first outcome's delivery and linked to the others, so the
     // successors and callbacks it publishes continue the dispatch's trace.
     const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
-    if (!traceWanted(traced[0]?.traceparent)) return this.applyWorkflowTraced(g, duplicates, null);
+    if (!traceWanted(traced[0]?.traceparent))
+      return this.applyWorkflowTraced(g, duplicates, staleCallbacks, null);
     const parent = contextFromFields(traced[0] ?? {});
     const links = traced
       .slice(1, MAX_LINKS + 1)
@@ -167,7 +174,9 @@ export class OutcomeProcessor {
       links,
     );
     try {
-      await context.with(trace.setSpan(parent, span), () => this.applyWorkflowTraced(g, duplicates, span));
+      await context.with(trace.setSpan(parent, span), () =>
+        this.applyWorkflowTraced(g, duplicates, staleCallbacks, span),
+      );
     } catch (err) {
       failSpan(span, err);
       throw err;
@@ -179,6 +188,7 @@ export class OutcomeProcessor {
   private async applyWorkflowTraced(
     g: WorkflowGroup,
     duplicates: Set<OutcomeEntry>,
+    staleCallbacks: Set<OutcomeEntry>,
     span: Span | null,
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
@@ -239,6 +249,7 @@ export class OutcomeProcessor {
     // A redelivered callback outcome changes no claim and is not counted again.
     for (const cb of g.callbacks) {
       if (recorded.has(cb)) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
+      else staleCallbacks.add(cb);
     }
     for (const r of result.transition?.rejected ?? []) {
       this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");

@@ -14,6 +14,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { notProvisioned } from "./permission-errors.ts";
 import type { ConsumerSpec, StreamSpec } from "./topology.ts";
 
 const STREAM_NAME_IN_USE = 10058;
@@ -55,7 +56,7 @@ export async function createStreamIfMissing(
     return { info: await jsm.streams.add(spec as StreamConfig), created: true };
   } catch (err) {
     // Another process created it between our read and our add (with its own config): read what won.
-    if (!hasCode(err, STREAM_NAME_IN_USE)) throw err;
+    if (!hasCode(err, STREAM_NAME_IN_USE)) throw notProvisioned(`stream ${spec.name}`, err) ?? err;
     return { info: await jsm.streams.info(spec.name), created: false };
   }
 }
@@ -70,7 +71,8 @@ export async function createConsumerIfMissing(
   try {
     return { info: await jsm.consumers.add(stream, spec as ConsumerConfig), created: true };
   } catch (err) {
-    if (!hasCode(err, CONSUMER_EXISTS)) throw err;
+    if (!hasCode(err, CONSUMER_EXISTS))
+      throw notProvisioned(`consumer ${spec.durable_name} on ${stream}`, err) ?? err;
     return { info: await jsm.consumers.info(stream, spec.durable_name), created: false };
   }
 }

@@ -7,6 +7,7 @@
  */
 import { JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import { STREAMS } from "../protocol/names.ts";
+import { notProvisioned } from "./permission-errors.ts";
 import { waitingConsumerConfig } from "./topology.ts";
 
 /** Creates the counting consumer unless it exists (create-only: an existing one is left as it is). */
@@ -26,7 +27,8 @@ export async function ensureWaitingConsumer(
     await jsm.consumers.add(STREAMS.delayed, cfg);
   } catch (err) {
     // Another process made it between our look and our add.
-    if (!(err instanceof JetStreamApiError) || err.code !== 10148) throw err;
+    if (!(err instanceof JetStreamApiError) || err.code !== 10148)
+      throw notProvisioned(`consumer ${cfg.durable_name} on ${STREAMS.delayed}`, err) ?? err;
   }
 }
 

@@ -43,5 +43,13 @@ export const ErrorCodes = {
   Conflict: "CONFLICT",
   /** The nats-server is older than jetbus's floor (2.12), or than a feature that was asked for needs. */
   UnsupportedServer: "UNSUPPORTED_SERVER",
+  /** NATS refused the connection's credentials (user/password, token, nkey, `.creds`). */
+  Unauthorized: "UNAUTHORIZED",
+  /** The TLS handshake with NATS failed: an untrusted server certificate, or a client certificate it refused. */
+  Tls: "TLS",
+  /** The NATS user's permissions do not allow this publish, subscription or JetStream call. */
+  PermissionDenied: "PERMISSION_DENIED",
+  /** A stream, bucket or consumer is missing and this NATS user may not create it (an operator provisions it). */
+  NotProvisioned: "NOT_PROVISIONED",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -13,4 +13,10 @@ export const HEADERS = {
   schedule: "Nats-Schedule",
   /** The subject a fired schedule is published to (a subject of the same stream). */
   scheduleTarget: "Nats-Schedule-Target",
+  /**
+   * Set by the server (never by a client) on a message a schedule fired: the schedule's own subject. The server
+   * checks only that a schedule's target lies in its stream, not that its publisher may publish there, so a
+   * worker reads this to refuse a job scheduled from another queue's subjects.
+   */
+  scheduler: "Nats-Scheduler",
 } as const;

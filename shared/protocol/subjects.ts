@@ -36,6 +36,8 @@ export const subjects = {
   wait: (queue: string, type: string, token: string) => `jetbus.wait.${queue}.${type}.${token}`,
   /** Every job of a (queue, type) waiting: a counting consumer filters on it. */
   waitingFilter: (queue: string, type: string) => `jetbus.wait.${queue}.${type}.*`,
+  /** Every job of one queue on each stored subject family (for a worker role's permissions). */
+  queueWildcard: (family: "jobs" | "wait" | "due" | "dlq", queue: string) => `jetbus.${family}.${queue}.>`,
   due: (queue: string, type: string) => `jetbus.due.${queue}.${type}`,
   outcomes: (source: string) => `jetbus.outcomes.${source}`,
   deadLetter: (queue: string, type: string) => `jetbus.dlq.${queue}.${type}`,
@@ -64,4 +66,21 @@ export function parseJobSubject(subject: string): { queue: string; type: string 
   const typeParts = parts[1] === "wait" ? parts.slice(3, -1) : parts.slice(3);
   if (typeParts.length === 0) return null;
   return { queue: parts[2]!, type: typeParts.join(".") };
+}
+
+/**
+ * Whether a job fired by a schedule was scheduled for its own (queue, type): every jetbus producer schedules
+ * `jetbus.wait.<queue>.<type>.<token>` into `jetbus.due.<queue>.<type>`. A mismatch means someone allowed to
+ * publish on one queue's wait subjects aimed a schedule at another queue.
+ */
+export function scheduledInPlace(scheduler: string, jobSubject: string): boolean {
+  const from = parseJobSubject(scheduler);
+  const to = parseJobSubject(jobSubject);
+  return (
+    from !== null &&
+    to !== null &&
+    scheduler.startsWith("jetbus.wait.") &&
+    from.queue === to.queue &&
+    from.type === to.type
+  );
 }

@@ -11,7 +11,7 @@ import { ErrorCodes } from "../protocol/error-codes.ts";
 import { JetbusError, NotFoundError } from "../protocol/errors.ts";
 import { keyTtlMissingMessage } from "../nats/kv-ttl.ts";
 import { newId } from "../ids.ts";
-import { connectNats } from "../nats/connection.ts";
+import { authOf, connectNats, type NatsAuth } from "../nats/connection.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
@@ -49,12 +49,13 @@ import { waitForOutcome } from "./waiter.ts";
 import { sendBatch, sendChain, chunk } from "./workflow-dispatch.ts";
 import { batchInfo, chainInfo, type BatchInfo, type ChainInfo } from "../protocol/workflow-info.ts";
 
-export interface BusOptions {
+/**
+ * Credentials (`user`/`pass`, `token`, `nkeySeedFile`, `credsFile`, `tls`) are those of {@link NatsAuth}; the
+ * bus answers on `inboxPrefix` "_INBOX.client" unless told otherwise.
+ */
+export interface BusOptions extends NatsAuth {
   /** NATS servers: "host:port", a comma list or an array @defaultValue "127.0.0.1:4222" */
   servers?: string | string[];
-  user?: string;
-  pass?: string;
-  token?: string;
   /** use an existing connection (not closed by shutdown) */
   connection?: NatsConnection;
   /** connection name shown in server monitoring @defaultValue "jetbus-client" */
@@ -86,11 +87,15 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
     (await connectNats({
       servers: opts.servers ?? process.env.NATS_URL ?? "127.0.0.1:4222",
       name: opts.name ?? "jetbus-client",
-      ...(opts.user ? { user: opts.user } : {}),
-      ...(opts.pass ? { pass: opts.pass } : {}),
-      ...(opts.token ? { token: opts.token } : {}),
+      ...authOf(opts),
+      inboxPrefix: opts.inboxPrefix ?? "_INBOX.client",
+      onRetry: (err, attempt, hint) =>
+        log.warn(
+          { err: err.message, attempt, ...(hint ? { hint } : {}) },
+          "cannot connect to NATS yet; retrying",
+        ),
       onStatus: (type, data) => {
-        if (type === "error") log.error({ data }, "nats error");
+        if (type === "error") log.error({ err: String(data) }, "nats error");
       },
     }));
   try {

@@ -12,6 +12,7 @@ import {
   type NatsConnection,
 } from "@nats-io/transport-node";
 import { fromErrorBody, JetbusError } from "../protocol/errors.ts";
+import { permissionDenied } from "../nats/permission-errors.ts";
 import { onReconnect } from "../nats/reconnects.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import type { ErrorReply } from "../protocol/schemas.ts";
@@ -52,6 +53,8 @@ export class Requester {
         return reply;
       } catch (err) {
         if (err instanceof JetbusError) throw err;
+        const denied = permissionDenied(err, `request on ${subject}`);
+        if (denied) throw denied;
         if (err instanceof RequestError && err.isNoResponders()) {
           throw new JetbusError(
             ErrorCodes.Unavailable,

@@ -56,19 +56,33 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
   const http = await startHttp(common.httpHost, common.httpPort, { notReadyReason });
   log.info({ http_port: http.port, nats: common.natsServers }, `${spec.name} starting`);
 
-  const nc = await connectNats({
-    servers: common.natsServers,
-    name: `jetbus-${spec.name}`,
-    ...(common.natsUser ? { user: common.natsUser } : {}),
-    ...(common.natsPass ? { pass: common.natsPass } : {}),
-    ...(common.natsToken ? { token: common.natsToken } : {}),
-    onStatus: (type, data) => {
-      if (type === "disconnect") connected = false;
-      if (type === "reconnect") connected = true;
-      if (type === "error") log.error({ data }, "nats error");
-      else if (type !== "ping" && type !== "update") log.info({ status: type }, `nats ${type}`);
-    },
-  });
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats({
+      servers: common.natsServers,
+      name: `jetbus-${spec.name}`,
+      // Each service its own reply subjects, so the server can keep roles from reading each other's replies.
+      inboxPrefix: `_INBOX.${spec.name}`,
+      ...common.natsAuth,
+      onRetry: (err, attempt, hint) =>
+        log.warn(
+          { err: err.message, attempt, ...(hint ? { hint } : {}) },
+          "cannot connect to NATS yet; retrying",
+        ),
+      onStatus: (type, data) => {
+        if (type === "disconnect") connected = false;
+        if (type === "reconnect") connected = true;
+        if (type === "error") log.error({ err: String(data) }, "nats error");
+        else if (type !== "ping" && type !== "update") log.info({ status: type }, `nats ${type}`);
+      },
+    });
+  } catch (err) {
+    // Refused credentials, a failed TLS handshake, an unreadable key file: no retry fixes these.
+    log.error({ code: (err as { code?: string }).code }, (err as Error).message);
+    await http.close();
+    await telemetry.shutdown().catch(() => undefined);
+    process.exit(1);
+  }
   try {
     const version = requireSupportedServer(nc);
     log.info({ server_version: version }, "connected to nats-server");

@@ -107,6 +107,11 @@ export const metrics = {
     help: "Outcome entries the coordinator handled",
     labelNames: ["status"] as const,
   }),
+  natsPermissionErrors: new Counter({
+    name: "jetbus_nats_permission_errors_total",
+    help: "Publishes, subscriptions and JetStream calls the NATS server refused for this user's permissions",
+    labelNames: ["operation"] as const,
+  }),
   topologyDrift: new Gauge({
     name: "jetbus_topology_drift",
     help: "1 per field where a live stream, bucket or consumer differs from the configuration (left as it is; `jetbus init --apply` changes it)",

@@ -28,6 +28,13 @@ export interface StartNatsServerOptions {
   args?: string[];
   /** Configuration file text (written to the server's temp dir and passed with `-c`); flags win over it. */
   config?: string;
+  /**
+   * An existing configuration file, passed with `-c` as it is (its `include`s resolve from its own folder);
+   * flags win over it. Ignored when `config` is given.
+   */
+  configFile?: string;
+  /** Extra environment for the server process: a configuration's `$VARIABLE`s that it does not define itself. */
+  env?: Record<string, string>;
   /** `server_name`; must be unique within a cluster. Also names the temp dir and error messages. */
   name?: string;
   /** Keep the temp dir (and default store) after `stop()`, e.g. to `restart()` later or inspect it. */
@@ -193,11 +200,11 @@ export class NatsServer implements AsyncDisposable {
       const configFile = join(this.workDir, "server.conf");
       await writeFile(configFile, opts.config);
       args.unshift("-c", configFile);
-    }
+    } else if (opts.configFile !== undefined) args.unshift("-c", opts.configFile);
     if (opts.jetstream ?? true) args.push("-js", "-sd", this.storeDir);
     args.push(...(opts.args ?? []));
 
-    const proc = new ServerProcess(this.#binary, args, this.#output);
+    const proc = new ServerProcess(this.#binary, args, this.#output, opts.env);
     this.#process = proc;
     this.#portsFile = join(this.workDir, `${basename(this.#binary, ".exe")}_${proc.pid}.ports`);
     const abort = new AbortController();

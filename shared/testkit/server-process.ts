@@ -19,12 +19,16 @@ export class ServerProcess {
   readonly exited: Promise<void>;
   #hasExited = false;
 
-  constructor(binary: string, args: readonly string[], output: RingBuffer) {
+  constructor(binary: string, args: readonly string[], output: RingBuffer, env?: Record<string, string>) {
     this.#output = output;
     output.push(`--- spawn: ${binary} ${args.join(" ")}\n`);
     // Its own process group: a Ctrl-C meant for the parent must not stop the server before the parent's
     // clients have drained (the exit hook below still kills it if the parent forgets).
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(binary, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     this.#child = child;
     this.exited = new Promise<void>((resolve) => {
       const done = () => {

@@ -22,7 +22,8 @@ import { jobConsumerName } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
-import { subjects } from "../protocol/subjects.ts";
+import { HEADERS } from "../protocol/headers.ts";
+import { scheduledInPlace, subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender } from "../nats/job-sender.ts";
 import { findResult } from "../nats/result-reader.ts";
@@ -99,6 +100,23 @@ export class DeliveryProcessor {
 
   async process(m: PulledMsg): Promise<void> {
     const deliveredAt = this.d.hopTiming ? Date.now() : 0;
+    const scheduler = m.headers?.get(HEADERS.scheduler);
+    if (scheduler && !scheduledInPlace(scheduler, m.subject)) {
+      // Permissions cannot stop this (the server does not check a schedule's target against its publisher).
+      this.d.log.warn(
+        { subject: m.subject, scheduler },
+        "job scheduled from another queue: refused, dead-lettered",
+      );
+      const error = `scheduled by ${scheduler}, which is not this job's queue and type: refused`;
+      await deadLetterRaw(
+        this.d.publisher,
+        m,
+        { code: ErrorCodes.PermissionDenied, message: error, retryable: false },
+        "jobs",
+      );
+      m.ack();
+      return;
+    }
     let env: JobEnvelope;
     try {
       env = decodeMessage(JobEnvelopeSchema, m.data, "job envelope");

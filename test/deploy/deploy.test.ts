@@ -19,6 +19,7 @@ import { loadConfig as workerConfig } from "../../services/worker/config.ts";
 import { jobConsumerName, STREAMS } from "../../shared/protocol/names.ts";
 import { atLeast, SERVER_FLOOR, SERVER_UPGRADE_HINT } from "../../shared/protocol/server-version.ts";
 import type { Env } from "../../shared/service/env.ts";
+import { JETBUS_ACCOUNT, PINNED_NATS_IMAGE } from "../helpers/deploy-files.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -55,9 +56,6 @@ function checkEnv(app: App, env: Env, where: string): void {
     for (const h of handlers) assert.ok(existsSync(join(root, h.trim())), `${where}: handler module ${h}`);
   }
 }
-
-/** The nats image every manifest pins: a stated minor of the current line that CI has run (it ran 2.15.1). */
-const PINNED_NATS_IMAGE = "nats:2.15-alpine";
 
 /** Job types the example handler module registers, as a worker loading it would see them. */
 const exampleTypes: string[] = [];
@@ -318,6 +316,8 @@ describe("deploy/k8s", () => {
       assert.equal(t.metadata.stream, STREAMS.jobs);
       assert.ok(names.has(t.metadata.consumer), `${t.metadata.consumer} is a consumer the worker creates`);
       assert.ok(t.metadata.natsServerMonitoringEndpoint.startsWith(`${nats.spec.serviceName}.`));
+      // `$G` reads 0 lag once accounts exist: the scaler must name the account the streams live in.
+      assert.equal(t.metadata.account, JETBUS_ACCOUNT, "the account of deploy/nats/jetbus-accounts.conf");
     }
   });
 });

@@ -129,6 +129,50 @@ describe("loadConfig(env) (pure)", () => {
     assert.deepEqual(cfg.handlers, ["a.ts", "b.ts"]);
     assert.deepEqual(cfg.queues, ["q1", "q2"]);
   });
+
+  it("NATS credentials: each way is read, and combinations that cannot work are reported together", () => {
+    assert.deepEqual(dispatcherConfig({}).common.natsAuth, {});
+    const tls = dispatcherConfig({
+      NATS_NKEY_SEED_FILE: "/s/worker.nk",
+      NATS_TLS_CA: "/t/ca.pem",
+      NATS_TLS_CERT: "/t/client.pem",
+      NATS_TLS_KEY: "/t/client-key.pem",
+      NATS_INBOX_PREFIX: "_INBOX.w1",
+    }).common.natsAuth;
+    assert.deepEqual(tls, {
+      nkeySeedFile: "/s/worker.nk",
+      tls: { caFile: "/t/ca.pem", certFile: "/t/client.pem", keyFile: "/t/client-key.pem" },
+      inboxPrefix: "_INBOX.w1",
+    });
+    assert.equal(
+      coordinatorConfig({ NATS_CREDS_FILE: "/c/u.creds" }).common.natsAuth.credsFile,
+      "/c/u.creds",
+    );
+    assert.deepEqual(coordinatorConfig({ NATS_TLS_CA: "/t/ca.pem" }).common.natsAuth.tls, {
+      caFile: "/t/ca.pem",
+    });
+    const text = problemsOf(() =>
+      coordinatorConfig({
+        NATS_PASS: "secret",
+        NATS_TOKEN: "tok",
+        NATS_CREDS_FILE: "/c/u.creds",
+        NATS_TLS_KEY: "/t/client-key.pem",
+        NATS_INBOX_PREFIX: "_INBOX.*",
+      }),
+    ).join("\n");
+    assert.match(text, /NATS_PASS is set without NATS_USER/);
+    assert.match(
+      text,
+      /set one way to authenticate, not NATS_USER\/NATS_PASS and NATS_TOKEN and NATS_CREDS_FILE/,
+    );
+    assert.match(text, /NATS_TLS_KEY is set without NATS_TLS_CERT/);
+    assert.match(text, /NATS_INBOX_PREFIX="_INBOX.\*" must be dot-separated subject tokens/);
+    assert.match(
+      problemsOf(() => workerConfig({ JETBUS_HANDLERS: "h.ts", NATS_TLS_CERT: "/c.pem" })).join(),
+      /NATS_TLS_CERT is set without NATS_TLS_KEY/,
+    );
+    assert.ok(!text.includes("secret"), "a problem never quotes a secret");
+  });
 });
 
 describe("service processes on bad env", () => {
