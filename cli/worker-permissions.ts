@@ -66,6 +66,8 @@ export function workerPublish(role: WorkerRole): string[] {
     `$KV.${BUCKETS.limits}.>`,
     ...kvRead(BUCKETS.limits),
     ...kvRead(BUCKETS.results),
+    // batched results (time-ordered dispatch ids) are read with a direct batch get on their stream
+    `$JS.API.DIRECT.GET.${STREAMS.results}`,
     ...kvRead(BUCKETS.cancels),
     ...kvWatch(BUCKETS.cancels),
   ];

@@ -8,10 +8,10 @@
  * `jobs {count, kind}` (P1 warm-up and measure, P6 flaky), `latency {count}` (P2), `batch {count}` (P3, P5),
  * `chain {count}` (P4), `delayed {count, delayMs}` (D1).
  */
-import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
+import { newId } from "../../shared/ids.ts";
 import { connectBus, job, type BusEvent, type Job, type Subscription } from "../../shared/index.ts";
 import { epochMs } from "../lib/clock.ts";
 import { numberField, requireEnv, serve, type ChildMessage } from "../lib/child-side.ts";
@@ -21,7 +21,8 @@ import { BenchTypes } from "./handlers.ts";
 const queue = requireEnv("QUEUE");
 const bus = await connectBus({ servers: requireEnv("NATS_URL"), name: "bench-jetbus-producer" });
 
-type Target = { prefix: string; need: number; seen: Set<string>; resolve: (at: number) => void };
+/** The ids a command dispatched (made the SDK's way: time-ordered), and the resolver once all are seen. */
+type Target = { ids: Set<string>; need: number; seen: Set<string>; resolve: (at: number) => void };
 const targets = new Set<Target>();
 /** callback_succeeded per workflow id, kept until claimed (it may arrive before dispatch() returned). */
 const callbacksDone = new Map<string, number>();
@@ -35,7 +36,7 @@ function onEvent(e: BusEvent): void {
   recorder?.(e);
   if (e.kind === "job_succeeded" && e.dispatchId) {
     for (const t of targets) {
-      if (!e.dispatchId.startsWith(t.prefix)) continue;
+      if (!t.ids.has(e.dispatchId)) continue;
       t.seen.add(e.dispatchId);
       if (t.seen.size === t.need) {
         targets.delete(t);
@@ -76,8 +77,8 @@ async function stopObserving(): Promise<void> {
   await s?.stop();
 }
 
-function expectJobs(prefix: string, need: number): Promise<number> {
-  return new Promise((resolve) => targets.add({ prefix, need, seen: new Set(), resolve }));
+function expectJobs(ids: Set<string>): Promise<number> {
+  return new Promise((resolve) => targets.add({ ids, need: ids.size, seen: new Set(), resolve }));
 }
 
 function expectCallback(workflowId: string): Promise<number> {
@@ -165,16 +166,18 @@ serve(
       const count = numberField(msg, "count");
       await startObserving();
       const flaky = msg.kind === "flaky";
-      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
-      const jobs: Job[] = Array.from({ length: count }, (_, i) => {
+      // Ids made as the SDK makes them when none is given (time-ordered), so the results are kept as a user's
+      // would be; made here so this process can tell its jobs' events apart.
+      const ids = Array.from({ length: count }, () => newId("dsp"));
+      const jobs: Job[] = ids.map((id, i) => {
         const j = job(flaky ? BenchTypes.flaky : BenchTypes.noop, { i })
           .onQueue(queue)
-          .withId(`${prefix}${i}`);
+          .withId(id);
         return flaky ? j.retry(2).backoff(10) : j;
       });
-      const done = expectJobs(prefix, count);
-      const times =
-        flaky && diagnostics ? recordTimes((e) => e.dispatchId?.startsWith(prefix) === true) : null;
+      const mine = new Set(ids);
+      const done = expectJobs(mine);
+      const times = flaky && diagnostics ? recordTimes((e) => mine.has(e.dispatchId ?? "")) : null;
       const cpu0 = process.cpuUsage();
       const t0 = epochMs();
       const results = await bus.dispatchMany(jobs);
@@ -213,6 +216,30 @@ serve(
     latency: async (msg): Promise<ChildMessage> => {
       const count = numberField(msg, "count");
       await stopObserving();
+      // BENCH_JETBUS_DIAG=1: each job's hops, from the services' stamps (JETBUS_HOP_TIMING) on its events.
+      const stamps = new Map<
+        string,
+        Partial<Record<"dispatched" | "enqueued" | "delivered" | "started" | "finished", number>>
+      >();
+      const hops = diagnostics
+        ? bus.observe(
+            (e) => {
+              if (!e.dispatchId) return;
+              const s = stamps.get(e.dispatchId) ?? {};
+              if (e.kind === "dispatch_succeeded") s.dispatched = e.at.getTime();
+              if (e.kind === "job_started") {
+                s.started = e.at.getTime();
+                s.enqueued = e.timing?.enqueuedAt;
+                s.delivered = e.timing?.deliveredAt;
+              }
+              if (e.kind === "job_succeeded") s.finished = e.at.getTime();
+              stamps.set(e.dispatchId, s);
+            },
+            { kinds: ["dispatch_succeeded", "job_started", "job_succeeded"] },
+          )
+        : null;
+      await hops?.ready;
+      const sent = new Map<string, { sent: number; replied: number; known: number }>();
       const latencies: number[] = [];
       // Where the time goes: until dispatch() resolved, then until wait() resolved.
       const dispatchMs: number[] = [];
@@ -222,14 +249,49 @@ serve(
         for (let i = 0; i < count; i++) {
           const s = epochMs();
           const { dispatchId } = await bus.dispatch(job(BenchTypes.noop, { i }).onQueue(queue));
-          dispatchMs.push(epochMs() - s);
+          const replied = epochMs();
+          dispatchMs.push(replied - s);
           const outcome = await bus.wait(dispatchId, { timeout: 30_000 });
-          latencies.push(epochMs() - s);
+          const known = epochMs();
+          latencies.push(known - s);
+          if (hops) sent.set(dispatchId, { sent: s, replied, known });
           if (outcome.status !== "succeeded") throw new Error(`job ${dispatchId} failed`);
         }
       });
       const waitMs = latencies.map((l, i) => l - dispatchMs[i]!);
+      let diag: Record<string, number | null> | undefined;
+      if (hops) {
+        await new Promise((r) => setTimeout(r, 500)); // the last jobs' events
+        await hops.stop();
+        const seg: Record<string, number[]> = {};
+        const push = (k: string, v: number | undefined) => {
+          if (v !== undefined && Number.isFinite(v)) (seg[k] ??= []).push(v);
+        };
+        for (const [id, t] of sent) {
+          const s = stamps.get(id) ?? {};
+          push("1 request → dispatcher", s.dispatched !== undefined ? s.dispatched - t.sent : undefined);
+          push(
+            "2 dispatcher → job stored → reply",
+            s.dispatched !== undefined ? t.replied - s.dispatched : undefined,
+          );
+          push(
+            "3 envelope built → worker got it",
+            s.delivered !== undefined && s.enqueued !== undefined ? s.delivered - s.enqueued : undefined,
+          );
+          push(
+            "4 worker got it → handler started",
+            s.started !== undefined && s.delivered !== undefined ? s.started - s.delivered : undefined,
+          );
+          push(
+            "5 handler",
+            s.finished !== undefined && s.started !== undefined ? s.finished - s.started : undefined,
+          );
+          push("6 handler done → caller knows", s.finished !== undefined ? t.known - s.finished : undefined);
+        }
+        diag = Object.fromEntries(Object.entries(seg).map(([k, xs]) => [`${k} (p50 ms)`, med(xs)]));
+      }
       return answer(cpu0, {
+        ...(diag ? { diag } : {}),
         t0,
         at: epochMs(),
         p50Ms: percentile(latencies, 50),
@@ -269,7 +331,6 @@ serve(
       const count = numberField(msg, "count");
       const delayMs = numberField(msg, "delayMs");
       await stopObserving();
-      const prefix = `dsp_${randomBytes(4).toString("hex")}_`;
       const due = new Map<string, number>();
       const lateness: number[] = [];
       let allStarted: (at: number) => void = () => undefined;
@@ -288,7 +349,7 @@ serve(
       const cpu0 = process.cpuUsage();
       const t0 = epochMs();
       for (let i = 0; i < count; i += 100) {
-        const ids = Array.from({ length: Math.min(100, count - i) }, (_, k) => `${prefix}${i + k}`);
+        const ids = Array.from({ length: Math.min(100, count - i) }, () => newId("dsp"));
         const sentAt = epochMs();
         for (const id of ids) due.set(id, sentAt + delayMs);
         const results = await bus.dispatchMany(
@@ -318,6 +379,14 @@ serve(
       else await stopObserving();
       const steps = Array.from({ length: count }, (_, i) => job(BenchTypes.noop, { i }));
       const times = recordTimes((e) => e.chainId !== undefined);
+      // With hop stamps: when each node's envelope was built (by the coordinator) and reached the worker.
+      const built = new Map<string, { enqueued?: number; delivered?: number }>();
+      const prev = recorder;
+      recorder = (e) => {
+        prev?.(e);
+        if (e.kind === "job_started" && e.jobId && e.timing)
+          built.set(e.jobId, { enqueued: e.timing.enqueuedAt, delivered: e.timing.deliveredAt });
+      };
       const cpu0 = process.cpuUsage();
       const t0 = epochMs();
       const chainId = await bus
@@ -332,12 +401,19 @@ serve(
       // Per step: handler time (start → end) and hop time (a step's end → the next step's start).
       const handler: number[] = [];
       const hop: number[] = [];
+      const toCoordinator: number[] = [];
+      const toWorker: number[] = [];
+      const toHandler: number[] = [];
       const st = (i: number) => times.started.get(`${chainId}_n${i}`)?.[0];
       const en = (i: number) => times.ended.get(`${chainId}_n${i}`)?.[0];
       for (let i = 0; i < count; i++) {
         const [s0, e0, s1] = [st(i), en(i), st(i + 1)];
         if (s0 !== undefined && e0 !== undefined) handler.push(e0 - s0);
         if (e0 !== undefined && s1 !== undefined) hop.push(s1 - e0);
+        const b = built.get(`${chainId}_n${i + 1}`);
+        if (e0 !== undefined && b?.enqueued !== undefined) toCoordinator.push(b.enqueued - e0);
+        if (b?.enqueued !== undefined && b.delivered !== undefined) toWorker.push(b.delivered - b.enqueued);
+        if (b?.delivered !== undefined && s1 !== undefined) toHandler.push(s1 - b.delivered);
       }
       const first = st(0);
       const last = en(count - 1);
@@ -351,6 +427,10 @@ serve(
           handler_p50_ms: med(handler),
           hop_p50_ms: med(hop),
           hop_p99_ms: p99(hop),
+          "hop 1: step done → next envelope built (outcome stored, coordinator read + write) p50 ms":
+            med(toCoordinator),
+          "hop 2: envelope built → worker got it (publish, store, deliver) p50 ms": med(toWorker),
+          "hop 3: worker got it → handler started p50 ms": med(toHandler),
           hops: hop.length,
           last_end_to_wait_ms: last === undefined ? null : at - last,
         },

@@ -164,7 +164,10 @@ export async function withJetbusSession<T>(
   let producer: BenchChild | undefined;
   try {
     await wipeLayout(jsm);
-    const common = { NATS_URL: env.natsUrl, ...opts.serviceEnv };
+    // BENCH_JETBUS_DIAG=1: the services stamp hop times, so the producer can say where each hop's time goes.
+    const diag: Record<string, string> =
+      process.env.BENCH_JETBUS_DIAG === "1" ? { JETBUS_HOP_TIMING: "1" } : {};
+    const common = { NATS_URL: env.natsUrl, ...diag, ...opts.serviceEnv };
     const names: ServiceName[] = ["dispatcher", "coordinator", "worker"];
     const started = await Promise.allSettled(
       names.map((name) =>

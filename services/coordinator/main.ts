@@ -8,7 +8,6 @@
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { CONSUMERS, STREAMS } from "../../shared/protocol/names.ts";
-import { subjects } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
@@ -48,7 +47,7 @@ export async function startCoordinator({
   );
   const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `coordinator-${hostname()}-${process.pid}`;
-  const events = new EventBatcher(publisher, subjects.events(source), (err) =>
+  const events = new EventBatcher(publisher, source, (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
   const store = new KvWorkflowStore(buckets.workflows);
@@ -74,7 +73,7 @@ export async function startCoordinator({
   const consumerCfg = coordinatorConsumerConfig(t);
   const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({
-    js: jetstream(nc),
+    nc,
     stream: STREAMS.outcomes,
     consumer: CONSUMERS.coordinator,
     concurrency: config.groupConcurrency,

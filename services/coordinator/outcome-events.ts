@@ -22,6 +22,7 @@ export function eventsFor(o: OutcomeEntry): BusEventWire[] {
         }
       : {}),
     ...(o.traceparent ? { traceparent: o.traceparent } : {}),
+    ...(o.timing ? { timing: o.timing } : {}),
   };
   // A replayed dead letter runs again from attempt 0: its facts are new, so the replay count is in the id.
   const id = (kind: string) => `${o.job_id}.${kind}.${o.attempt}${o.replay ? `.r${o.replay}` : ""}`;

@@ -1,35 +1,31 @@
 /**
  * @module
  * The coordinator's step, once per pulled group of outcome messages:
- * decode → record plain jobs' results (first outcome wins) → group workflow outcomes by workflow and apply each
+ * decode → record plain jobs' results (in batches, see result-writer.ts) → group workflow outcomes by workflow and apply each
  * group with ONE revision-checked write (the engine re-reads and re-applies on conflict) → publish the job
  * events derived from each outcome message (msg id from its stream sequence) → notify waiters → ack the group.
  * A crash anywhere redelivers the group; every step is idempotent per job.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
-import {
-  JetStreamPublishError,
-  PublishErrorCodes,
-  type JetStreamPublisher,
-} from "../../shared/nats/publisher.ts";
-import { BUCKETS, keys } from "../../shared/protocol/names.ts";
+import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
-import { isPlainJob, resultRecord } from "../../shared/protocol/outcome-builders.ts";
+import { isPlainJob } from "../../shared/protocol/outcome-builders.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
-import { decodeMessage, encodeMessage } from "../../shared/protocol/validate.ts";
+import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
 import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { eventsFor } from "./outcome-events.ts";
+import { ResultWriter } from "./result-writer.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
@@ -52,10 +48,14 @@ interface WorkflowGroup {
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
 
 export class OutcomeProcessor {
-  constructor(private readonly d: OutcomeProcessorDeps) {}
+  private readonly results: ResultWriter;
 
-  async handleGroup(msgs: JsMsg[]): Promise<void> {
-    const decoded: { m: JsMsg; entries: OutcomeEntry[] }[] = [];
+  constructor(private readonly d: OutcomeProcessorDeps) {
+    this.results = new ResultWriter(d.publisher);
+  }
+
+  async handleGroup(msgs: PulledMsg[]): Promise<void> {
+    const decoded: { m: PulledMsg; entries: OutcomeEntry[] }[] = [];
     for (const m of msgs) {
       try {
         decoded.push({ m, entries: decodeMessage(OutcomeMessage, m.data, "outcome message").outcomes });
@@ -80,12 +80,14 @@ export class OutcomeProcessor {
     const plain = all.filter((o) => isPlainJob(o) && isTerminal(o));
     const workflows = this.groupByWorkflow(all);
 
-    await Promise.all([
-      ...plain.map(async (o) => {
-        if (!(await this.recordResult(o))) duplicates.add(o);
-      }),
+    const first = decoded[0]?.m;
+    const groupId = first ? `${first.info.stream}-${first.seq}-${decoded.length}` : "empty";
+    const [recorded] = await Promise.all([
+      this.results.record(plain, groupId),
       ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates, staleCallbacks)),
     ]);
+    const fresh = new Set(recorded.map((r) => r.outcome));
+    for (const o of plain) if (!fresh.has(o)) duplicates.add(o);
 
     await Promise.all(
       decoded.map(async ({ m, entries }) => {
@@ -93,13 +95,12 @@ export class OutcomeProcessor {
         if (events.length > 0) await this.d.events.publishWithId(events, `ev-${m.info.stream}-${m.seq}`);
       }),
     );
-    for (const o of plain) {
-      if (duplicates.has(o)) continue;
+    // Waiters that subscribed after the worker's notice, and before the record was stored, learn it here.
+    for (const r of recorded)
       this.d.nc.publish(
-        subjects.done(o.dispatch_id),
-        encodeMessage({ v: 1, kind: "job", record: resultRecord(o) }),
+        subjects.done(r.outcome.dispatch_id),
+        `{"v":1,"kind":"job","record":${r.recordJson}}`,
       );
-    }
     const byStatus = new Map<string, number>();
     for (const o of all) {
       const status = duplicates.has(o) || staleCallbacks.has(o) ? "duplicate" : o.status;
@@ -140,23 +141,6 @@ export class OutcomeProcessor {
       group({ kind: member.kind, id: member.id }).members.push({ outcome, entry: o });
     }
     return groups;
-  }
-
-  /** Writes the plain job's result unless one exists (first outcome wins); false for a duplicate. */
-  private async recordResult(o: OutcomeEntry): Promise<boolean> {
-    const subject = `$KV.${BUCKETS.results}.${keys.result(o.dispatch_id)}`;
-    try {
-      await this.d.publisher.publish(
-        subject,
-        encodeMessage(resultRecord(o)),
-        o.replay ? {} : { expectLastSubjectSequence: 0 },
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence)
-        return false;
-      throw err;
-    }
   }
 
   private async applyWorkflow(

@@ -29,7 +29,7 @@ import { check, decodeMessage, schemaErrors } from "../../shared/protocol/valida
 import { jobMetrics, metrics } from "../../shared/telemetry/metrics.ts";
 import { placeJob } from "../../shared/core/waits.ts";
 import type { DelayedCapacity } from "./delayed-capacity.ts";
-import { toJobSpec, type SpecLimits } from "./job-spec.ts";
+import { resolveJob, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
@@ -99,8 +99,9 @@ export class DispatchHandlers {
     // that fails the schema does not: nothing was accepted. From here on every dispatch emits
     // dispatch_started, then dispatch_succeeded or dispatch_failed.
     let spec: JobSpec;
+    let payloadJson: string;
     try {
-      spec = toJobSpec(job, queue, this.d.limits, where);
+      ({ spec, payloadJson } = resolveJob(job, queue, this.d.limits, where));
     } catch (err) {
       const error = toErrorBody(err);
       metrics.rejected.inc({ code: error.code });
@@ -150,7 +151,7 @@ export class DispatchHandlers {
       const env = envelopeFromItem({ jobId: dispatchId, dispatchId, spec }, now);
       let ack;
       try {
-        ack = await this.d.sender.send(env, dispatchId, trace);
+        ack = await this.d.sender.send(env, dispatchId, trace, payloadJson);
       } catch (err) {
         const f = publishFailure(err);
         if (claim && !f.maybeStored) await this.d.claims.release(claim.key, claim.revision);

@@ -14,8 +14,19 @@ export interface SpecLimits {
 }
 
 export function toJobSpec(req: JobRequest, queue: string, limits: SpecLimits, where = "job"): JobSpec {
+  return resolveJob(req, queue, limits, where).spec;
+}
+
+/** `toJobSpec`, and the payload's JSON it measured (so the envelope can carry it without encoding it again). */
+export function resolveJob(
+  req: JobRequest,
+  queue: string,
+  limits: SpecLimits,
+  where = "job",
+): { spec: JobSpec; payloadJson: string } {
   const payload = req.payload ?? null;
-  const size = Buffer.byteLength(JSON.stringify(payload));
+  const payloadJson = JSON.stringify(payload);
+  const size = Buffer.byteLength(payloadJson);
   if (size > limits.maxPayloadBytes) {
     throw new JetbusError(
       ErrorCodes.PayloadTooLarge,
@@ -34,5 +45,5 @@ export function toJobSpec(req: JobRequest, queue: string, limits: SpecLimits, wh
       },
     );
   }
-  return { type: req.type, queue: req.queue ?? queue, payload, options };
+  return { spec: { type: req.type, queue: req.queue ?? queue, payload, options }, payloadJson };
 }

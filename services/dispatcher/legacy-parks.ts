@@ -5,7 +5,7 @@
  * such park is placed again by its time (held on the jobs subject, or a schedule message) under msg id
  * `<job_id>@d<seq>`, then acked. jetbus's own workers never park this way, so this costs them nothing.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { JobSender } from "../../shared/nats/job-sender.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -23,7 +23,7 @@ export class LegacyParks {
     private readonly log: Logger,
   ) {}
 
-  async forward(m: JsMsg): Promise<void> {
+  async forward(m: PulledMsg): Promise<void> {
     let env;
     try {
       env = decodeMessage(JobEnvelope, m.data, "parked job envelope");

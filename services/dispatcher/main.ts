@@ -6,9 +6,9 @@
  * (made by an older version) the dispatcher is not ready.
  */
 import { hostname } from "node:os";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { BUCKETS, CONSUMERS, QUEUE_GROUPS, STREAMS } from "../../shared/protocol/names.ts";
-import { REQUEST_SUBJECTS, subjects } from "../../shared/protocol/subjects.ts";
+import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { NatsEffectSink } from "../../shared/nats/effect-sink.ts";
 import { JobSender } from "../../shared/nats/job-sender.ts";
@@ -57,7 +57,7 @@ export async function startDispatcher({
   );
   const sender = new JobSender(publisher, { onScheduled: counters.note });
   const source = `dispatcher-${hostname()}-${process.pid}`;
-  const events = new EventBatcher(publisher, subjects.events(source), (err) =>
+  const events = new EventBatcher(publisher, source, (err) =>
     log.warn({ err: String(err) }, "event publish failed"),
   );
   const limits = { maxPayloadBytes: config.maxPayloadBytes, uniqueMaxMs: t.uniqueMaxMs };
@@ -108,7 +108,7 @@ export async function startDispatcher({
     const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
     const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
-      js: jetstream(nc),
+      nc,
       stream: STREAMS.delayed,
       consumer: CONSUMERS.scheduler,
       concurrency: 256,

@@ -47,6 +47,7 @@ export async function startWorker({
     concurrency: config.concurrency,
     heartbeatMs: config.heartbeatMs,
     maxResultBytes: config.maxResultBytes,
+    hopTiming: config.common.hopTiming,
     onOutcomeStored: () => faultPoint("worker:after-outcome"),
   });
   await loadHandlers(config.handlers, host);

@@ -4,7 +4,7 @@
  * on `jetbus.dlq.<queue>.<type>`. The msg id comes from the source message, so a crash between the dead-letter
  * write and the ack does not write it twice.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { PulledMsg } from "./pulled-msg.ts";
 import type { DeadLetter, DeadLetterReason, ErrorBody, JobEnvelope } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
@@ -14,7 +14,7 @@ const decoder = new TextDecoder();
 
 export async function deadLetter(
   publisher: JetStreamPublisher,
-  m: JsMsg,
+  m: PulledMsg,
   env: JobEnvelope,
   reason: DeadLetterReason,
   error: ErrorBody,
@@ -37,7 +37,7 @@ export async function deadLetter(
 /** A stored message nobody can read: keep its text and say why, so it can be inspected and nothing is lost. */
 export async function deadLetterRaw(
   publisher: JetStreamPublisher,
-  m: JsMsg,
+  m: PulledMsg,
   error: ErrorBody,
   source: string,
 ): Promise<void> {

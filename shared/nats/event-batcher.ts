@@ -1,12 +1,14 @@
 /**
  * @module
  * Events are batched into few stored messages: whatever accumulates while one publish is in flight goes out in
- * the next, up to `maxPerMessage`. So events never add a stored message per job (or per chain step) under
+ * the next, up to `maxPerMessage`, one message per event group (`jetbus.events.<group>.<source>`). So events never add a stored message per job (or per chain step) under
  * load, and add no latency when idle. Every event has an id (deterministic for facts), and observers drop a
  * repeated id, so a batch republished after a crash never shows a fact twice.
  */
 import { nuid } from "@nats-io/transport-node";
+import { eventGroup, type EventGroup } from "../protocol/event.ts";
 import type { BusEventWire } from "../protocol/schemas.ts";
+import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher } from "./publisher.ts";
 
@@ -21,7 +23,8 @@ export class EventBatcher {
 
   constructor(
     private readonly publisher: JetStreamPublisher,
-    private readonly subject: string,
+    /** the publishing process, the last token of the subjects */
+    private readonly source: string,
     private readonly onError: (err: unknown) => void,
     private readonly maxPerMessage = 500,
   ) {}
@@ -35,9 +38,15 @@ export class EventBatcher {
     });
   }
 
-  /** Publishes one message with a caller-chosen msg id (events derived 1:1 from a stored message). */
+  /** Publishes them with a caller-chosen msg id (events derived 1:1 from a stored message), a message a group. */
   publishWithId(events: readonly BusEventWire[], msgId: string): Promise<unknown> {
-    return this.publisher.publish(this.subject, encodeMessage({ v: 1, events }), { msgId });
+    return Promise.all(
+      [...byGroup(events)].map(([group, list]) =>
+        this.publisher.publish(subjects.events(group, this.source), encodeMessage({ v: 1, events: list }), {
+          msgId: `${msgId}.${group}`,
+        }),
+      ),
+    );
   }
 
   private async drain(): Promise<void> {
@@ -71,7 +80,13 @@ export class EventBatcher {
   private async publishBatch(batch: Waiting[], events: BusEventWire[]): Promise<void> {
     let stored = true;
     try {
-      await this.publisher.publish(this.subject, encodeMessage({ v: 1, events }), { msgId: nuid.next() });
+      await Promise.all(
+        [...byGroup(events)].map(([group, list]) =>
+          this.publisher.publish(subjects.events(group, this.source), encodeMessage({ v: 1, events: list }), {
+            msgId: nuid.next(),
+          }),
+        ),
+      );
     } catch (err) {
       stored = false;
       this.onError(err);
@@ -82,4 +97,15 @@ export class EventBatcher {
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
+}
+
+function byGroup(events: readonly BusEventWire[]): Map<EventGroup, BusEventWire[]> {
+  const out = new Map<EventGroup, BusEventWire[]>();
+  for (const e of events) {
+    const g = eventGroup(e.kind);
+    let list = out.get(g);
+    if (!list) out.set(g, (list = []));
+    list.push(e);
+  }
+  return out;
 }

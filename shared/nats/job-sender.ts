@@ -11,7 +11,6 @@ import type { WorkItem } from "../core/types.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
 import { shortHash } from "../protocol/names.ts";
 import { subjects } from "../protocol/subjects.ts";
-import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher, PubAck } from "./publisher.ts";
 import { headersFromFields, type TraceFields } from "../telemetry/carrier.ts";
 
@@ -43,6 +42,14 @@ export function envelopeFromItem(item: WorkItem, now: number): JobEnvelope {
   return env;
 }
 
+/** The envelope's JSON; with `payloadJson` the payload is spliced in as it is rather than encoded again. */
+export function encodeEnvelope(env: JobEnvelope, payloadJson?: string): string {
+  if (payloadJson === undefined || env.payload === undefined) return JSON.stringify(env);
+  const { payload: _, ...rest } = env;
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)},"payload":${payloadJson}}`;
+}
+
 /** A schedule's subject token: the msg id (unique per job message) when it is a safe subject token. */
 export function waitToken(msgId: string): string {
   return /^[A-Za-z0-9_@-]{1,200}$/.test(msgId) ? msgId : shortHash(msgId, 32);
@@ -64,23 +71,22 @@ export class JobSender {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Publishes an envelope; `msgId` makes a repeat of the same send a no-op inside the dedupe window. */
-  send(env: JobEnvelope, msgId: string, trace: TraceFields = {}): Promise<PubAck> {
+  /**
+   * Publishes an envelope; `msgId` makes a repeat of the same send a no-op inside the dedupe window.
+   * `payloadJson`, when the caller has it already, is the payload's JSON (it is not encoded again).
+   */
+  send(env: JobEnvelope, msgId: string, trace: TraceFields = {}, payloadJson?: string): Promise<PubAck> {
     const h = headersFromFields(trace);
-    const data = encodeMessage(env);
+    const data = encodeEnvelope(env, payloadJson);
     const place = placeJob(env.not_before, this.now());
-    if (place.kind === "ready")
-      return this.publisher.publish(subjects.job(env.queue, env.type), data, { msgId, headers: h });
+    const opts = { msgId, headers: h, headersOwned: true };
+    if (place.kind === "ready") return this.publisher.publish(subjects.job(env.queue, env.type), data, opts);
     h.set(HEADERS.notBefore, String(place.notBefore));
-    if (place.kind === "held")
-      return this.publisher.publish(subjects.job(env.queue, env.type), data, { msgId, headers: h });
+    if (place.kind === "held") return this.publisher.publish(subjects.job(env.queue, env.type), data, opts);
     h.set(HEADERS.schedule, `@at ${new Date(place.fireAt).toISOString()}`);
     h.set(HEADERS.scheduleTarget, subjects.due(env.queue, env.type));
     this.opts.onScheduled?.(env.queue, env.type);
-    return this.publisher.publish(subjects.wait(env.queue, env.type, waitToken(msgId)), data, {
-      msgId,
-      headers: h,
-    });
+    return this.publisher.publish(subjects.wait(env.queue, env.type, waitToken(msgId)), data, opts);
   }
 
   sendItem(item: WorkItem, msgId: string): Promise<PubAck> {

@@ -61,6 +61,8 @@ export type PublishOpts = {
   expectLastSubjectSequence?: number;
   /** Stream's last sequence, else `code` 10071. */
   expectLastSequence?: number;
+  /** `headers` were made for this message alone: the publisher adds its own to them instead of copying. */
+  headersOwned?: boolean;
 };
 
 type Pending = {
@@ -283,9 +285,10 @@ function buildHeaders(opts: PublishOpts | undefined): MsgHdrs | undefined {
   if (!msgId && expectLastSubjectSequence === undefined && expectLastSequence === undefined) {
     return opts.headers;
   }
-  // A copy, so the caller's headers object can be reused for other messages.
-  const h = headers();
-  if (opts.headers) for (const [k, vs] of opts.headers) for (const v of vs) h.append(k, v);
+  // A copy, so the caller's headers object can be reused for other messages (unless it is this message's own).
+  const h = opts.headersOwned && opts.headers ? opts.headers : headers();
+  if (opts.headers && h !== opts.headers)
+    for (const [k, vs] of opts.headers) for (const v of vs) h.append(k, v);
   if (msgId) h.set(PubHeaders.MsgIdHdr, msgId);
   if (expectLastSubjectSequence !== undefined) {
     h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(expectLastSubjectSequence));

@@ -1,18 +1,20 @@
 /**
  * @module
  * Pulling from a durable consumer with bounded buffering. `consume()` re-pulls on arrival whatever the
- * handlers' pace, so one process could hoard a slow type's jobs; this loop fetches only what it has room for
- * (`concurrency × groupSize + prefetch`), keeps buffered messages alive with `working()` while they wait, and
+ * handlers' pace, so one process could hoard a slow type's jobs; this loop asks only for what it has room for
+ * (`concurrency × groupSize + prefetch`, by hand-made pull requests: `pull-requests.ts`), keeps buffered messages
+ * alive with `working()` while they wait, and
  * hands them to `handle` one by one (workers) or in groups (the coordinator). A message that may not start yet
  * (`startAt`) is held until then outside the slots: a held job never keeps a ready one from running. It survives
  * reconnects and re-creates its consumer if the server lost it.
  */
-import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { delay } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../telemetry/logger.ts";
+import type { PulledMsg } from "./pulled-msg.ts";
+import { PullRequests } from "./pull-requests.ts";
 
 export interface PullLoopOptions {
-  js: JetStreamClient;
+  nc: NatsConnection;
   stream: string;
   consumer: string;
   /** groups handled at once */
@@ -23,20 +25,20 @@ export interface PullLoopOptions {
   prefetch: number;
   /** consumer ack wait: buffered messages are kept alive well inside it */
   ackWaitMs: number;
-  /** fetch expiry: how long a pull waits for messages that have not arrived yet */
+  /** how long a pull request waits for messages that have not arrived yet @defaultValue 2_000 */
   expiresMs?: number;
-  handle: (msgs: JsMsg[]) => Promise<void>;
-  /** re-create the consumer (the server lost it); called before the next fetch */
+  handle: (msgs: PulledMsg[]) => Promise<void>;
+  /** re-create the consumer (the server lost it); called before the next request */
   recreate?: () => Promise<void>;
   /** when a message may be handed out (epoch ms); one due later is held until then, kept alive */
-  startAt?: (m: JsMsg) => number | undefined;
+  startAt?: (m: PulledMsg) => number | undefined;
   /** fetching pauses while this many messages are held @defaultValue 10_000 */
   maxHeld?: number;
   log: Logger;
 }
 
 interface Buffered {
-  m: JsMsg;
+  m: PulledMsg;
   /** when it was last touched */
   at: number;
 }
@@ -50,22 +52,34 @@ export class PullLoop {
   /** messages that may not start yet, earliest first */
   private held: Held[] = [];
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
-  /** the last fetch brought only messages to hold: the next may take more than the free slots */
+  /** the last arrival was a message to hold: the next request may take more than the free slots */
   private holdingRun = false;
   /** messages being handled, with when they were last touched */
-  private readonly active = new Map<JsMsg, number>();
+  private readonly active = new Map<PulledMsg, number>();
   private running = 0;
   private stopped = false;
-  private wake: (() => void) | null = null;
   private idle: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
   private keepAlive: ReturnType<typeof setInterval> | null = null;
-  private consumer: Consumer | null = null;
+  private pulls: PullRequests | null = null;
+  private recreating = false;
+  private failures = 0;
 
   constructor(private readonly o: PullLoopOptions) {}
 
   start(): void {
-    this.loop = this.fetchLoop();
+    this.pulls = new PullRequests({
+      nc: this.o.nc,
+      stream: this.o.stream,
+      consumer: this.o.consumer,
+      expiresMs: this.o.expiresMs ?? 2_000,
+      onMessage: (m) => this.arrive(m),
+      onMissing: () => void this.consumerMissing(),
+      onRoom: (afterMs) => {
+        if (afterMs > 0) setTimeout(() => this.refill(), afterMs).unref();
+        else this.refill();
+      },
+    });
+    this.refill();
     this.keepAlive = setInterval(() => this.touch(), Math.max(100, Math.floor(this.o.ackWaitMs / 6)));
     this.keepAlive.unref();
   }
@@ -82,58 +96,50 @@ export class PullLoop {
     return this.capacity() - this.buffer.length - this.running * this.o.groupSize;
   }
 
-  private async fetchLoop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      const want = this.free();
-      if (
-        want < Math.max(1, Math.floor(this.capacity() / 4)) ||
-        this.held.length >= (this.o.maxHeld ?? 10_000)
-      ) {
-        await new Promise<void>((r) => (this.wake = r));
-        continue;
-      }
-      try {
-        // Looked up once (a consumer info request) and reused; a failure drops it so the next pass looks again.
-        this.consumer ??= await this.o.js.consumers.get(this.o.stream, this.o.consumer);
-        const consumer = this.consumer;
-        const batch = await consumer.fetch({ max_messages: want, expires: this.o.expiresMs ?? 5_000 });
-        let got = 0;
-        let held = 0;
-        for await (const m of batch) {
-          const now = Date.now();
-          const due = this.o.startAt?.(m);
-          got++;
-          if (due !== undefined && due > now) {
-            held++;
-            this.hold({ m, at: now, due });
-          } else this.buffer.push({ m, at: now });
-          if (!this.stopped) this.pump();
-        }
-        this.holdingRun = got > 0 && held === got;
-        failures = 0;
-      } catch (err) {
-        this.consumer = null;
-        if (this.stopped) break;
-        failures++;
-        const code = (err as { code?: number | string }).code;
-        if ((code === 10014 || code === 10059 || /not found/i.test(String(err))) && this.o.recreate) {
-          this.o.log.warn(
-            { err: String(err), consumer: this.o.consumer },
-            "consumer missing: re-creating it",
-          );
-          await this.o
-            .recreate()
-            .catch((e: unknown) => this.o.log.error({ err: e }, "could not re-create consumer"));
-        } else if (failures === 1 || failures % 20 === 0) {
-          this.o.log.warn(
-            { err: String(err), consumer: this.o.consumer, failures },
-            "fetch failed; retrying",
-          );
-        }
-        await delay(Math.min(100 * failures, 2_000));
-      }
+  /** Asks for the room there is (a quarter of the capacity at least, so pulls are not made one by one). */
+  private refill(): void {
+    const pulls = this.pulls;
+    if (!pulls || this.stopped || this.recreating) return;
+    const holdRoom = (this.o.maxHeld ?? 10_000) - this.held.length;
+    if (holdRoom <= 0) return;
+    const free = this.free() - pulls.owed;
+    // Past a run of early messages the slots are still free, and a ready one may wait behind many more early
+    // ones: take them in bigger pulls (the few ready ones this brings wait in the buffer for a slot).
+    const want = this.holdingRun ? Math.max(free, Math.min(256, holdRoom) - pulls.owed) : free;
+    if (want >= Math.max(1, Math.floor(this.capacity() / 4))) pulls.request(want);
+  }
+
+  private arrive(m: PulledMsg): void {
+    const now = Date.now();
+    const due = this.o.startAt?.(m);
+    this.failures = 0;
+    this.holdingRun = due !== undefined && due > now;
+    if (this.holdingRun) this.hold({ m, at: now, due: due! });
+    else this.buffer.push({ m, at: now });
+    if (this.stopped) return;
+    this.pump();
+    if (this.holdingRun) this.refill();
+  }
+
+  private async consumerMissing(): Promise<void> {
+    if (this.recreating || this.stopped) return;
+    this.recreating = true;
+    this.failures++;
+    if (this.o.recreate) {
+      this.o.log.warn({ consumer: this.o.consumer }, "consumer missing: re-creating it");
+      await this.o
+        .recreate()
+        .catch((e: unknown) => this.o.log.error({ err: e }, "could not re-create consumer"));
+    } else if (this.failures === 1 || this.failures % 20 === 0) {
+      this.o.log.warn({ consumer: this.o.consumer, failures: this.failures }, "consumer missing; retrying");
     }
+    setTimeout(
+      () => {
+        this.recreating = false;
+        this.refill();
+      },
+      Math.min(100 * this.failures, 2_000),
+    ).unref();
   }
 
   private pump(): void {
@@ -149,7 +155,7 @@ export class PullLoop {
           this.running--;
           if (this.running === 0 && this.buffer.length === 0) this.idle?.();
           this.pump();
-          this.wakeFetch();
+          this.refill();
         });
     }
   }
@@ -178,13 +184,7 @@ export class PullLoop {
     for (const h of this.held.splice(0, n)) this.buffer.push({ m: h.m, at: h.at });
     this.armHoldTimer();
     this.pump();
-    this.wakeFetch();
-  }
-
-  private wakeFetch(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+    this.refill();
   }
 
   /**
@@ -213,10 +213,9 @@ export class PullLoop {
    * Stops fetching and hands back the messages that were buffered but never started (the caller releases
    * them); handlers already running go on until `idle()`.
    */
-  stop(): JsMsg[] {
+  stop(): PulledMsg[] {
     this.stopped = true;
     // The heartbeat keeps running: jobs still being handled during the drain must not be redelivered.
-    this.wakeFetch();
     return this.takeUnstarted();
   }
 
@@ -236,12 +235,12 @@ export class PullLoop {
     });
   }
 
-  /** Messages that arrived after stop() (from the last fetch) are returned by the next call. */
-  drainLate(): JsMsg[] {
+  /** Messages that arrived after stop() (owed by earlier requests) are returned by the next call. */
+  drainLate(): PulledMsg[] {
     return this.takeUnstarted();
   }
 
-  private takeUnstarted(): JsMsg[] {
+  private takeUnstarted(): PulledMsg[] {
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = null;
     const out = [...this.buffer, ...this.held].map((b) => b.m);
@@ -250,7 +249,9 @@ export class PullLoop {
     return out;
   }
 
+  /** Resolves once the requests made before `stop()` have ended (what they owed arrived or expired). */
   async closed(): Promise<void> {
-    await this.loop;
+    await this.pulls?.settled();
+    this.pulls?.close();
   }
 }

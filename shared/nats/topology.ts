@@ -159,6 +159,20 @@ export function streamConfigs(t: TopologyConfig): StreamSpec[] {
       max_msgs: -1,
       duplicate_window: nanos(t.duplicateWindowMs),
     },
+    {
+      name: STREAMS.results,
+      subjects: [STREAM_SUBJECTS.results],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: t.replicas,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(t.resultTtlMs),
+      max_bytes: t.resultsMaxBytes,
+      max_msg_size: t.maxMessageBytes,
+      duplicate_window: nanos(t.duplicateWindowMs),
+      // Readers fetch one subject's batches with a direct get (any replica answers).
+      allow_direct: true,
+    },
   ];
 }
 

@@ -1,11 +1,12 @@
 /**
  * @module
- * Lifecycle events on `jetbus.events.<source>`, in a limits stream with bounded retention. One stored message
+ * Lifecycle events on `jetbus.events.<group>.<source>`, in a limits stream with bounded retention. One stored message
  * carries a batch of events, so events cost no stored message per job. Positive facts have deterministic ids
  * and are emitted once per fact.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody, TraceFields } from "./fields.ts";
+import { HopTiming } from "./timing.ts";
 
 export const EVENT_KINDS = [
   "dispatch_started",
@@ -33,6 +34,34 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 
 export const EventKindSchema = Type.Union(EVENT_KINDS.map((k) => Type.Literal(k)));
 
+/**
+ * Events are stored by group on `jetbus.events.<group>.<source>`, so an observer of a few kinds reads only their
+ * groups' messages (`jetbus.events.>` still reads every event).
+ */
+export const EVENT_GROUPS = ["dispatch", "start", "end", "workflow"] as const;
+export type EventGroup = (typeof EVENT_GROUPS)[number];
+
+export function eventGroup(kind: EventKind): EventGroup {
+  switch (kind) {
+    case "dispatch_started":
+    case "dispatch_succeeded":
+    case "dispatch_failed":
+      return "dispatch";
+    case "job_started":
+    case "callback_started":
+      return "start";
+    case "job_succeeded":
+    case "job_failed":
+    case "job_retried":
+    case "job_dead_lettered":
+    case "callback_succeeded":
+    case "callback_failed":
+      return "end";
+    default:
+      return "workflow";
+  }
+}
+
 export const BusEventWire = Type.Object({
   id: Type.String(),
   kind: EventKindSchema,
@@ -55,6 +84,7 @@ export const BusEventWire = Type.Object({
       failed: Type.Integer(),
     }),
   ),
+  timing: Type.Optional(HopTiming),
   ...TraceFields,
 });
 export type BusEventWire = Static<typeof BusEventWire>;

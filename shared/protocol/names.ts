@@ -19,6 +19,8 @@ export const STREAMS = {
   deadLetters: "JETBUS_DLQ",
   /** Limits stream of lifecycle events with bounded retention. */
   events: "JETBUS_EVENTS",
+  /** Limits stream of plain jobs' results in batches, by dispatch-time window and shard (`results.ts`). */
+  results: "JETBUS_RESULTS",
 } as const;
 
 export const BUCKETS = {
@@ -75,6 +77,8 @@ export const keys = {
   batch: (id: string) => `batch.${id}`,
   workflow: (kind: "chain" | "batch", id: string) => `${kind}.${id}`,
   result: (dispatchId: string) => dispatchId,
+  /** In `jetbus-results`: the replay whose result counts, for a job whose results are batched. */
+  replayMarker: (dispatchId: string) => `replay.${dispatchId}`,
   /** sha256 of the logical job (queue, type, canonical payload), length-framed so fields cannot run together. */
   unique: (queue: string, type: string, canonicalPayload: string) =>
     createHash("sha256")

@@ -4,6 +4,7 @@
  * the orphan sweeper report the same shape.
  */
 import type { ErrorBody, JobEnvelope, OutcomeEntry, ResultRecord } from "./schemas.ts";
+import type { HopTiming } from "./timing.ts";
 
 export interface AttemptReport {
   attempt: number;
@@ -14,6 +15,7 @@ export interface AttemptReport {
   error?: ErrorBody;
   traceparent?: string;
   tracestate?: string;
+  timing?: HopTiming;
 }
 
 export function outcomeEntry(env: JobEnvelope, r: AttemptReport): OutcomeEntry {
@@ -41,6 +43,7 @@ export function outcomeEntry(env: JobEnvelope, r: AttemptReport): OutcomeEntry {
     };
   }
   if (env.replay) entry.replay = env.replay;
+  if (r.timing) entry.timing = r.timing;
   return entry;
 }
 
@@ -58,6 +61,8 @@ export function resultRecord(o: OutcomeEntry): ResultRecord {
   };
   if (o.result !== undefined) r.result = o.result;
   if (o.error) r.error = o.error;
+  if (o.replay) r.replay = o.replay;
+  if (o.timing) r.timing = o.timing;
   return r;
 }
 

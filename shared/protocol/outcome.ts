@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody, Id, JobType, QueueName, TraceFields } from "./fields.ts";
+import { HopTiming } from "./timing.ts";
 import { CallbackKind } from "./workflow-view.ts";
 
 export const OutcomeStatus = Type.Union([
@@ -40,6 +41,7 @@ export const OutcomeEntry = Type.Object({
     }),
   ),
   replay: Type.Optional(Type.Integer({ minimum: 1 })),
+  timing: Type.Optional(HopTiming),
   ...TraceFields,
 });
 export type OutcomeEntry = Static<typeof OutcomeEntry>;
@@ -50,7 +52,10 @@ export const OutcomeMessage = Type.Object({
 });
 export type OutcomeMessage = Static<typeof OutcomeMessage>;
 
-/** KV `jetbus-results`, key = dispatch id: the first terminal outcome of a plain job, kept for `bus.wait`. */
+/**
+ * The first terminal outcome of a plain job, kept for `bus.wait`: in a batch on JETBUS_RESULTS for a
+ * time-ordered dispatch id (`results.ts`), else in KV `jetbus-results` under the dispatch id.
+ */
 export const ResultRecord = Type.Object({
   v: Type.Literal(1),
   dispatch_id: Id,
@@ -62,6 +67,9 @@ export const ResultRecord = Type.Object({
   error: Type.Optional(ErrorBody),
   attempts: Type.Integer({ minimum: 1 }),
   finished_at: EpochMillis,
+  /** set when the run came from a dead-letter replay: a later replay's record is the one that counts */
+  replay: Type.Optional(Type.Integer({ minimum: 1 })),
+  timing: Type.Optional(HopTiming),
 });
 export type ResultRecord = Static<typeof ResultRecord>;
 

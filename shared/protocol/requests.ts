@@ -6,6 +6,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { ErrorBody, Id, QueueName } from "./fields.ts";
 import { JobRequest } from "./job-request.ts";
+import { HopTiming } from "./timing.ts";
 
 const V = Type.Literal(1, { errorMessage: "must be 1 (protocol version)" });
 
@@ -27,6 +28,7 @@ export const DispatchOk = Type.Object({
   dispatch_id: Id,
   /** true when this dispatch id was already accepted: the first reply is repeated, no second job. */
   duplicate: Type.Boolean(),
+  timing: Type.Optional(HopTiming),
 });
 export type DispatchOk = Static<typeof DispatchOk>;
 export const DispatchReply = Type.Union([DispatchOk, ErrorReply]);

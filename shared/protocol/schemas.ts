@@ -21,6 +21,7 @@ import {
   DispatchRequest,
   WorkflowReply,
 } from "./requests.ts";
+import { ResultBatch } from "./results.ts";
 import { WorkerRecord } from "./worker-record.ts";
 import { WorkflowView } from "./workflow-view.ts";
 
@@ -41,6 +42,7 @@ export const SCHEMAS = {
   "job-envelope": JobEnvelope,
   "outcome-message": OutcomeMessage,
   "result-record": ResultRecord,
+  "result-batch": ResultBatch,
   "done-notice": DoneNotice,
   "event-message": EventMessage,
   "dead-letter": DeadLetter,
@@ -54,6 +56,7 @@ export type { DeadLetter, DeadLetterReason } from "./dead-letter.ts";
 export type { CallbackInfo, JobEnvelope } from "./envelope.ts";
 export type { BusEventWire, EventKind, EventMessage } from "./event.ts";
 export type { DoneNotice, OutcomeEntry, OutcomeMessage, OutcomeStatus, ResultRecord } from "./outcome.ts";
+export type { ResultBatch } from "./results.ts";
 export type {
   BatchAppendRequest,
   BatchCancelRequest,

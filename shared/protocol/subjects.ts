@@ -26,6 +26,7 @@ export const STREAM_SUBJECTS = {
   outcomes: "jetbus.outcomes.>",
   deadLetters: "jetbus.dlq.>",
   events: "jetbus.events.>",
+  results: "jetbus.results.>",
 } as const;
 
 export const subjects = {
@@ -42,7 +43,9 @@ export const subjects = {
   deadLetter: (queue: string, type: string) => `jetbus.dlq.${queue}.${type}`,
   /** Messages that could not be read at all land under a reserved queue token. */
   invalidDeadLetter: (source: string) => `jetbus.dlq._invalid.${source}`,
-  events: (source: string) => `jetbus.events.${source}`,
+  events: (group: string, source: string) => `jetbus.events.${group}.${source}`,
+  /** Every event of one group, from any source. */
+  eventGroup: (group: string) => `jetbus.events.${group}.>`,
   /** Core NATS (not stored): "this dispatch or workflow has an outcome", for `bus.wait` without polling. */
   done: (id: string) => `jetbus.done.${id}`,
 } as const;

@@ -39,7 +39,7 @@ export class NatsDeadLetters implements DeadLetters {
     private readonly jsm: () => Promise<JetStreamManager>,
     private readonly sender: () => JobSender,
     /** forgets a plain job's recorded result, so `bus.wait` after a replay waits for the new outcome */
-    private readonly forgetResult?: (dispatchId: string) => Promise<void>,
+    private readonly forgetResult?: (dispatchId: string, replay: number) => Promise<void>,
   ) {}
 
   async list(filter: { queue?: string; type?: string; limit?: number } = {}): Promise<DeadLetterInfo[]> {
@@ -90,7 +90,7 @@ export class NatsDeadLetters implements DeadLetters {
     };
     delete env.not_before;
     if (this.forgetResult && !env.chain && !env.batch && !env.callback)
-      await this.forgetResult(env.dispatch_id);
+      await this.forgetResult(env.dispatch_id, env.replay ?? 1);
     await this.sender().send(env, `replay-${seq}`);
     await this.remove(seq);
     return { dispatchId: env.dispatch_id };

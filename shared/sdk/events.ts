@@ -1,14 +1,15 @@
 /**
  * @module
  * `bus.observe(fn)`: an ordered consumer on the events stream (new events, or a replay from a sequence or a
- * time), each stored message unpacked into its events. One observer's error never stops the stream or the
+ * time), on the subjects of the event groups asked for, each stored message unpacked into its events. One observer's error never stops the stream or the
  * other observers (`multiObserver`).
  */
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
 import { fromErrorBody } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
-import { STREAM_SUBJECTS } from "../protocol/subjects.ts";
+import { eventGroup } from "../protocol/event.ts";
+import { STREAM_SUBJECTS, subjects } from "../protocol/subjects.ts";
 import { parseJson } from "../protocol/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { RecentSet } from "../workflow/recent-set.ts";
@@ -28,6 +29,13 @@ export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
   if (e.callback) out.callback = e.callback;
   if (e.counts) out.counts = e.counts;
   if (e.traceparent) out.traceparent = e.traceparent;
+  if (e.timing) {
+    const t: NonNullable<BusEvent["timing"]> = {};
+    if (e.timing.enqueued_at !== undefined) t.enqueuedAt = e.timing.enqueued_at;
+    if (e.timing.delivered_at !== undefined) t.deliveredAt = e.timing.delivered_at;
+    if (e.timing.started_at !== undefined) t.startedAt = e.timing.started_at;
+    out.timing = t;
+  }
   return out;
 }
 
@@ -62,8 +70,10 @@ export function observeEvents(
   // Facts have deterministic ids; one republished after a crash is dropped here, so observers see it once.
   const seen = new RecentSet(50_000, 24 * 3600_000);
   const done = (async () => {
+    // Only the groups of the kinds asked for: an observer of job_succeeded never reads dispatch events.
+    const groups = opts.kinds ? [...new Set(opts.kinds.map(eventGroup))] : null;
     const consumer = await js.consumers.get(STREAMS.events, {
-      filter_subjects: STREAM_SUBJECTS.events,
+      filter_subjects: groups ? groups.map(subjects.eventGroup) : STREAM_SUBJECTS.events,
       ...(opts.fromSeq
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.fromSeq }
         : opts.fromTime

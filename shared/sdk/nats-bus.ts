@@ -17,9 +17,9 @@ import { KvWorkflowStore } from "../nats/kv-workflow-store.ts";
 import { pruneWorkflows } from "../workflow/prune.ts";
 import { openBuckets, provisionTopology, type Buckets } from "../nats/provision.ts";
 import { JetStreamPublisher } from "../nats/publisher.ts";
+import { forgetResult } from "../nats/result-reader.ts";
 import { requireSupportedServer, watchServerVersion } from "../nats/server-version.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
-import { keys } from "../protocol/names.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { BulkDispatchOk, DispatchOk } from "../protocol/schemas.ts";
 import { fromErrorBody } from "../protocol/errors.ts";
@@ -31,6 +31,7 @@ import { BatchBuilder, ChainBuilder } from "./builders.ts";
 import { NatsDeadLetters } from "./dead-letters.ts";
 import { observeEvents } from "./events.ts";
 import { toJobRequest, type Job } from "./job.ts";
+import { EarlyNotices } from "./early-notices.ts";
 import { Requester } from "./requester.ts";
 import type {
   Bus,
@@ -126,6 +127,7 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
 export class NatsBus implements Bus {
   readonly deadLetters: DeadLetters;
   private readonly requester: Requester;
+  private readonly early: EarlyNotices;
   private readonly publisher: JetStreamPublisher;
   private readonly sender: JobSender;
   private readonly worker: WorkerHost;
@@ -142,6 +144,7 @@ export class NatsBus implements Bus {
     private readonly ownsConnection: boolean,
   ) {
     this.requester = new Requester(nc, opts.requestTimeoutMs ?? 10_000);
+    this.early = new EarlyNotices(nc);
     this.publisher = new JetStreamPublisher(nc);
     this.sender = new JobSender(this.publisher);
     this.store = new KvWorkflowStore(buckets.workflows);
@@ -161,9 +164,7 @@ export class NatsBus implements Bus {
       jetstream(nc),
       async () => this.jsm,
       () => this.sender,
-      async (dispatchId) => {
-        await buckets.results.purge(keys.result(dispatchId));
-      },
+      (dispatchId, replay) => forgetResult(buckets.results, dispatchId, replay),
     );
   }
 
@@ -187,11 +188,18 @@ export class NatsBus implements Bus {
 
   async dispatch(j: Job): Promise<DispatchResult> {
     const dispatchId = j.dispatchId ?? newId("dsp");
-    const reply = await this.requester.request<DispatchOk>(REQUEST_SUBJECTS.dispatch, {
-      v: 1,
-      job: toJobRequest(j, dispatchId),
-    });
-    return { dispatchId: reply.dispatch_id, duplicate: reply.duplicate };
+    // Caught from now: the job may finish before this call returns, and a `wait` after it then needs no read.
+    this.early.watch(dispatchId);
+    try {
+      const reply = await this.requester.request<DispatchOk>(REQUEST_SUBJECTS.dispatch, {
+        v: 1,
+        job: toJobRequest(j, dispatchId),
+      });
+      return { dispatchId: reply.dispatch_id, duplicate: reply.duplicate };
+    } catch (err) {
+      this.early.drop(dispatchId);
+      throw err;
+    }
   }
 
   async dispatchMany(jobs: readonly Job[]): Promise<DispatchManyResult[]> {
@@ -227,7 +235,7 @@ export class NatsBus implements Bus {
   }
 
   wait(id: string, opts: WaitOptions = {}): Promise<WaitOutcome> {
-    return waitForOutcome(this.nc, this.buckets, id, opts.timeout ?? 30_000);
+    return waitForOutcome(this.nc, this.jsm, this.buckets, id, opts.timeout ?? 30_000, this.early);
   }
 
   chain(...jobs: Job[]): ChainBuilder {

@@ -49,6 +49,8 @@ export interface BusEvent {
   callback?: string;
   counts?: { total: number; pending: number; processed: number; failed: number };
   traceparent?: string;
+  /** diagnostic hop times (epoch ms), when the services stamp them (`JETBUS_HOP_TIMING=1`) */
+  timing?: { enqueuedAt?: number; deliveredAt?: number; startedAt?: number };
 }
 
 export type Observer = (event: BusEvent) => void | Promise<void>;

@@ -18,6 +18,8 @@ export interface CommonConfig {
   httpHost: string;
   topology: TopologyConfig;
   drainTimeoutMs: number;
+  /** stamp hop times on replies, outcomes, notices and events (a diagnostic: `JETBUS_HOP_TIMING=1`) */
+  hopTiming: boolean;
 }
 
 export function readCommon(r: EnvReader, defaultHttpPort: number): CommonConfig {
@@ -29,6 +31,7 @@ export function readCommon(r: EnvReader, defaultHttpPort: number): CommonConfig 
     httpPort: r.int("JETBUS_HTTP_PORT", defaultHttpPort, { min: 0, max: 65535 }),
     httpHost: r.string("JETBUS_HTTP_HOST", "0.0.0.0"),
     drainTimeoutMs: r.int("JETBUS_DRAIN_TIMEOUT_MS", 25_000, { min: 0 }),
+    hopTiming: r.bool("JETBUS_HOP_TIMING", false),
     topology: {
       replicas: r.int("JETBUS_REPLICAS", d.replicas, { min: 1, max: 5 }),
       maxQueuedJobs: r.int("JETBUS_MAX_QUEUED_JOBS", d.maxQueuedJobs, { min: -1 }),

@@ -10,14 +10,15 @@
  * Settlement order: side publication (retry, release or dead letter) → outcome stored → ack. A crash anywhere
  * redelivers the job; the coordinator is idempotent per job, so the outcome never counts twice.
  */
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { PulledMsg } from "../nats/pulled-msg.ts";
 import type { KV } from "@nats-io/kv";
 import { delay, type NatsConnection } from "@nats-io/transport-node";
 import { beforeRun, settleAttempt } from "../core/settle.ts";
 import { onArrival } from "../core/waits.ts";
 import { JetbusError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
-import { jobConsumerName, keys } from "../protocol/names.ts";
+import { jobConsumerName } from "../protocol/names.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
@@ -25,6 +26,7 @@ import { HEADERS } from "../protocol/headers.ts";
 import { scheduledInPlace, subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender } from "../nats/job-sender.ts";
+import { findResult } from "../nats/result-reader.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { jobMetrics, metrics } from "../telemetry/metrics.ts";
@@ -61,17 +63,19 @@ export interface DeliveryDeps {
   runtime: JobRuntime;
   log: Logger;
   maxResultBytes: number;
+  /** stamp hop times on outcome entries (`JETBUS_HOP_TIMING`) */
+  hopTiming: boolean;
   registration: (type: string) => Registration | undefined;
   /** the registration's handler inside the bus-wide and its own middleware (composed once, not per job) */
   run: (reg: Registration) => (ctx: JobContext) => Promise<unknown>;
   /** true while the worker is shutting down: a job still running then is released, not reported */
-  abandoned: (m: JsMsg) => boolean;
+  abandoned: (m: PulledMsg) => boolean;
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
-  results?: KV;
+  results?: { jsm: JetStreamManager; bucket: KV };
 }
 
-function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attributes {
+function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Attributes {
   const a: Attributes = {
     [ATTR.messageId]: env.job_id,
     [ATTR.consumerGroup]: jobConsumerName(env.queue, env.type),
@@ -94,7 +98,8 @@ function processAttributes(m: JsMsg, env: JobEnvelope, attempt: number): Attribu
 export class DeliveryProcessor {
   constructor(private readonly d: DeliveryDeps) {}
 
-  async process(m: JsMsg): Promise<void> {
+  async process(m: PulledMsg): Promise<void> {
+    const deliveredAt = this.d.hopTiming ? Date.now() : 0;
     const scheduler = m.headers?.get(HEADERS.scheduler);
     if (scheduler && !scheduledInPlace(scheduler, m.subject)) {
       // Permissions cannot stop this (the server does not check a schedule's target against its publisher).
@@ -123,7 +128,8 @@ export class DeliveryProcessor {
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
     const sendTrace = fieldsFromHeaders(m.headers);
-    if (!traceWanted(sendTrace.traceparent)) return this.deliver(m, env, attempt, null, sendTrace);
+    if (!traceWanted(sendTrace.traceparent))
+      return this.deliver(m, env, attempt, null, sendTrace, deliveredAt);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.
     const span = startProcess(
@@ -133,10 +139,10 @@ export class DeliveryProcessor {
     );
     try {
       // A span sampled out needs no context: only a recording one is made active for the handler.
-      if (!span.isRecording()) await this.deliver(m, env, attempt, span, sendTrace);
+      if (!span.isRecording()) await this.deliver(m, env, attempt, span, sendTrace, deliveredAt);
       else
         await context.with(trace.setSpan(context.active(), span), () =>
-          this.deliver(m, env, attempt, span, sendTrace),
+          this.deliver(m, env, attempt, span, sendTrace, deliveredAt),
         );
     } catch (err) {
       failSpan(span, err);
@@ -147,11 +153,12 @@ export class DeliveryProcessor {
   }
 
   private async deliver(
-    m: JsMsg,
+    m: PulledMsg,
     env: JobEnvelope,
     attempt: number,
     span: Span | null,
     sendTrace: TraceFields,
+    deliveredAt: number,
   ): Promise<void> {
     const arrival = onArrival(env.not_before, Date.now());
     if (arrival.kind === "wait-again") {
@@ -176,7 +183,7 @@ export class DeliveryProcessor {
       });
     const started = Date.now();
     // Outcome entries name this delivery's span (their own trace context: outcomes travel batched).
-    const base = { env, attempt, trace: span ? fieldsOf(span) : sendTrace, started };
+    const base = { env, attempt, trace: span ? fieldsOf(span) : sendTrace, started, deliveredAt };
 
     if (env.batch && !env.callback && this.d.cancels.has(env.batch.id)) {
       jm.skipped.inc();
@@ -287,16 +294,17 @@ export class DeliveryProcessor {
 
   /** A plain job (not a replay) whose terminal outcome the coordinator has already recorded. */
   private async alreadyFinished(env: JobEnvelope): Promise<boolean> {
-    if (!this.d.results || env.chain || env.batch || env.callback || env.replay) return false;
-    const e = await this.d.results.get(keys.result(env.dispatch_id)).catch(() => null);
-    return !!e && e.operation === "PUT";
+    if (!this.d.results || env.chain || env.batch || env.callback) return false;
+    const { jsm, bucket } = this.d.results;
+    const r = await findResult(jsm, bucket, env.dispatch_id).catch(() => null);
+    return !!r && (r.replay ?? 0) === (env.replay ?? 0);
   }
 
   /**
    * Puts the job back for `afterMs` (0: as it was, keeping a `not_before` still ahead) without using an attempt:
    * a new message, then ack this one.
    */
-  async release(m: JsMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
+  async release(m: PulledMsg, env: JobEnvelope, afterMs: number, trace: TraceFields): Promise<void> {
     await this.requeue(m, env, afterMs > 0 ? Date.now() + afterMs : env.not_before, "r", trace);
     m.ack();
   }
@@ -306,7 +314,7 @@ export class DeliveryProcessor {
    * `notBefore`; its msg id (`<job>@<tag><seq>`) makes a repeat after a crash a no-op.
    */
   private requeue(
-    m: JsMsg,
+    m: PulledMsg,
     env: JobEnvelope,
     notBefore: number | undefined,
     tag: "a" | "r",
@@ -339,8 +347,8 @@ export class DeliveryProcessor {
   }
 
   private async report(
-    m: JsMsg,
-    b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number },
+    m: PulledMsg,
+    b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number; deliveredAt: number },
     status: OutcomeEntry["status"],
     extra: { result?: unknown; error?: ErrorBody } = {},
   ): Promise<void> {
@@ -352,6 +360,9 @@ export class DeliveryProcessor {
       finishedAt: Date.now(),
       ...b.trace,
       ...extra,
+      ...(this.d.hopTiming
+        ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
+        : {}),
     });
     await this.d.reporter.report(entry);
     this.d.onOutcomeStored();
@@ -359,6 +370,7 @@ export class DeliveryProcessor {
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
     if ((status === "succeeded" || status === "failed") && isPlainJob(env)) {
       const record = resultRecord(entry);
+      if (record.timing) record.timing = { ...record.timing, stored_at: Date.now() };
       this.d.nc.publish(subjects.done(env.dispatch_id), encodeMessage({ v: 1, kind: "job", record }));
     }
   }

@@ -1,7 +1,7 @@
 /**
  * @module
- * Reports outcomes to `jetbus.outcomes.<worker>`, batched adaptively: the first outcome goes out at once, and
- * whatever finishes while a publish is in flight rides in the next message (up to `maxPerMessage`). Each
+ * Reports outcomes to `jetbus.outcomes.<worker>`, batched adaptively: the first outcome goes out at once (in the
+ * same tick), and whatever finishes while a publish is in flight rides in the next message (up to `maxPerMessage`). Each
  * `report()` resolves when the message holding its entry is stored, so the job is acked only after its
  * outcome is safe. A failed publish is retried (same msg id) until it succeeds or the reporter is closed.
  */
@@ -40,8 +40,8 @@ export class OutcomeReporter {
   private async flush(): Promise<void> {
     this.inFlight++;
     try {
-      // Gather the outcomes that finish in this same tick.
-      await new Promise((r) => setImmediate(r));
+      // The first outcome goes at once (no delay when idle); a second flusher gathers what finishes meanwhile.
+      if (this.inFlight > 1) await new Promise((r) => setImmediate(r));
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxPerMessage);
         const data = encodeMessage({ v: 1, outcomes: batch.map((p) => p.entry) });

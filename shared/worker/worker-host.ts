@@ -5,7 +5,8 @@
  * blocks another), a cancel watcher, a registry heartbeat, and a graceful drain: stop pulling, let running
  * jobs finish within the drain timeout, release the rest to other workers without using an attempt.
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { PulledMsg } from "../nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ValidationError } from "../protocol/errors.ts";
 import { newId } from "../ids.ts";
@@ -18,6 +19,7 @@ import type { Buckets } from "../nats/provision.ts";
 import { ensureConsumer, liveAckWaitMs } from "../nats/provision.ts";
 import { JobSender } from "../nats/job-sender.ts";
 import { PullLoop } from "../nats/pull-loop.ts";
+import { RecentSet } from "../workflow/recent-set.ts";
 import { ensureWaitingConsumer, WaitingCounters } from "../nats/waiting-counters.ts";
 import { HEADERS } from "../protocol/headers.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
@@ -33,7 +35,7 @@ import { OutcomeReporter } from "./outcome-reporter.ts";
 import { RegistryHeartbeat } from "./registry-heartbeat.ts";
 
 /** The `not_before` a job message announces in its header (the envelope has it too). */
-function notBeforeOf(m: JsMsg): number | undefined {
+function notBeforeOf(m: PulledMsg): number | undefined {
   const v = Number(m.headers?.get(HEADERS.notBefore));
   return v > 0 ? v : undefined;
 }
@@ -58,6 +60,8 @@ export interface WorkerHostOptions {
   concurrency: number;
   heartbeatMs?: number;
   maxResultBytes?: number;
+  /** stamp hop times on outcomes (a diagnostic) */
+  hopTiming?: boolean;
   workerId?: string;
   /** after an outcome is stored, before its job is acked (fault injection) */
   onOutcomeStored?: () => void;
@@ -68,10 +72,10 @@ export class WorkerHost {
   private readonly registrations = new Map<string, Registration>();
   private readonly middleware: Middleware[] = [];
   private readonly loops = new Map<string, { loop: PullLoop; queue: string; type: string }>();
-  private readonly abandoned = new WeakSet<JsMsg>();
-  private readonly running = new Set<JsMsg>();
-  /** stream sequences of the jobs this worker settled lately (oldest first) */
-  private readonly settled = new Set<number>();
+  private readonly abandoned = new WeakSet<PulledMsg>();
+  private readonly running = new Set<PulledMsg>();
+  /** stream sequences of the jobs this worker settled lately */
+  private readonly settled = new RecentSet<number>(20_000, 3_600_000);
   private started = false;
   private cancels: CancelWatcher | null = null;
   private registry: RegistryHeartbeat | null = null;
@@ -164,11 +168,12 @@ export class WorkerHost {
       runtime: { locks: this.o.buckets.locks, limits: this.o.buckets.limits, now: Date.now },
       log,
       maxResultBytes: this.o.maxResultBytes ?? 256 * 1024,
+      hopTiming: this.o.hopTiming ?? false,
       run: (reg) => this.composed(reg),
       registration: (t) => this.registrations.get(t),
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
-      results: this.o.buckets.results,
+      results: { jsm: this.o.jsm, bucket: this.o.buckets.results },
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);
@@ -202,7 +207,7 @@ export class WorkerHost {
       const live = await ensureConsumer(this.o.jsm, STREAMS.jobs, cfg, this.o.log);
       await ensureWaitingConsumer(this.o.jsm, queue, type);
       const loop = new PullLoop({
-        js: this.o.js,
+        nc: this.o.nc,
         stream: STREAMS.jobs,
         consumer: durable,
         concurrency: reg.concurrency,
@@ -227,11 +232,11 @@ export class WorkerHost {
     await this.registry?.beat().catch(() => undefined);
   }
 
-  private async handle(m: JsMsg): Promise<void> {
+  private async handle(m: PulledMsg): Promise<void> {
     // A redelivery of a message this worker is still handling, or has settled (its ack was lost, e.g. in a
     // NATS restart), is a duplicate, not a delivery whose worker died: never run or count it again.
     if (m.info.deliveryCount > 1) {
-      if (this.settled.has(m.seq)) {
+      if (this.settled.has(m.seq, Date.now())) {
         m.ack();
         return;
       }
@@ -240,8 +245,7 @@ export class WorkerHost {
     this.running.add(m);
     try {
       await this.processor!.process(m);
-      this.settled.add(m.seq);
-      if (this.settled.size > 10_000) this.settled.delete(this.settled.values().next().value!);
+      this.settled.add(m.seq, Date.now());
     } catch (err) {
       // Settlement failed (NATS down, stream full): leave the message unacked; it is redelivered.
       this.o.log.warn(
@@ -281,7 +285,7 @@ export class WorkerHost {
     log.info({ worker_id: this.workerId }, "worker stopped");
   }
 
-  private async releaseAll(msgs: JsMsg[], why: string): Promise<void> {
+  private async releaseAll(msgs: PulledMsg[], why: string): Promise<void> {
     if (msgs.length === 0) return;
     this.o.log.info({ jobs: msgs.length, why }, "releasing jobs");
     await Promise.all(

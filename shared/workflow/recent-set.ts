@@ -4,16 +4,16 @@
  * events an observer already delivered. Two generations instead of evicting the oldest Map entry one by one
  * (V8 walks deleted slots to find a Map's first key, which turned eviction quadratic at 100k entries).
  */
-export class RecentSet {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
+export class RecentSet<K = string> {
+  private current = new Map<K, number>();
+  private previous = new Map<K, number>();
 
   constructor(
     private readonly maxEntries: number,
     private readonly maxAgeMs: number,
   ) {}
 
-  add(id: string, now: number): void {
+  add(id: K, now: number): void {
     this.current.set(id, now);
     if (this.current.size >= Math.max(1, Math.ceil(this.maxEntries / 2))) {
       this.previous = this.current;
@@ -21,7 +21,7 @@ export class RecentSet {
     }
   }
 
-  has(id: string, now: number): boolean {
+  has(id: K, now: number): boolean {
     const at = this.current.get(id) ?? this.previous.get(id);
     return at !== undefined && now - at <= this.maxAgeMs;
   }

@@ -37,7 +37,9 @@ describe("dispatch and wait", () => {
       return { echoed: ctx.bind<{ n: number }>().n * 2 };
     });
     const { dispatchId, duplicate } = await client.dispatch(job(type, { n: 21 }));
-    assert.match(dispatchId, /^dsp_[0-9a-f]{16}$/);
+    // Time-ordered: 11 hex digits of the time it was made, then 12 random ones.
+    assert.match(dispatchId, /^dsp_[0-9a-f]{23}$/);
+    assert.ok(Math.abs(parseInt(dispatchId.slice(4, 15), 16) - Date.now()) < 10_000, "its time is now");
     assert.equal(duplicate, false);
 
     await started.wait(10_000, "the handler to start");
