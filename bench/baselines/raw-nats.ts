@@ -18,6 +18,8 @@ export type RawP1Options = {
   warmup?: number;
   /** nats-server pid, to report its peak RSS during the run. */
   serverPid?: number;
+  /** Stream replicas (P7, on a cluster). @defaultValue 1 */
+  replicas?: number;
 };
 
 export type RawP1Figures = {
@@ -32,6 +34,7 @@ export async function runRawP1({
   n,
   warmup = 1000,
   serverPid,
+  replicas = 1,
 }: RawP1Options): Promise<RawP1Figures> {
   const id = nuid.next();
   const stream = `BENCH_RAW_${id}`;
@@ -42,6 +45,7 @@ export async function runRawP1({
     subjects: [`bench.raw.${id}.>`],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
+    ...(replicas > 1 ? { num_replicas: replicas } : {}),
   });
   await jsm.consumers.add(stream, {
     durable_name: "worker",

@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { BenchChild, type ChildMessage } from "../lib/child.ts";
+import { applyPlan, planTopology } from "../../shared/nats/plan.ts";
+import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { cpuSplitMs, peakRssMb, startService, type ServiceName, type ServiceProcess } from "./services.ts";
 import { log } from "../lib/output.ts";
 import { sampleRss } from "../lib/rss.ts";
@@ -30,7 +32,15 @@ export type SessionOptions = {
   serviceEnv?: Record<string, string>;
 };
 
-export type Reply = ChildMessage & { t0: number; at: number; cpuMs: number; sysMs?: number; t1?: number };
+export type Reply = ChildMessage & {
+  t0: number;
+  at: number;
+  cpuMs: number;
+  sysMs?: number;
+  t1?: number;
+  /** added by the session: where the time went */
+  cost?: CostPerJob;
+};
 
 export interface JetbusSession {
   queue: string;
@@ -129,19 +139,39 @@ async function connTraffic(monitorUrl: string | undefined): Promise<ConnTraffic>
   }
 }
 
+type Traffic = { sentMsgs: number; sentBytes: number; receivedMsgs: number; receivedBytes: number };
+
 /** Per connection name, what it sent to / received from the server meanwhile, per job. */
-function trafficPerJob(before: ConnTraffic, after: ConnTraffic, jobs: number): Record<string, string> {
-  const out: Record<string, string> = {};
+function trafficPerJob(before: ConnTraffic, after: ConnTraffic, jobs: number): Record<string, Traffic> {
+  const out: Record<string, Traffic> = {};
   for (const [name, a] of Object.entries(after)) {
     const b = before[name];
     if (!b || name.startsWith("bench-jetbus-setup")) continue;
     const f = (x: number) => round(x / jobs, 2);
-    out[name.replace(/#\d+$/, "")] =
-      `sent ${f(a.in_msgs - b.in_msgs)} msgs/${f(a.in_bytes - b.in_bytes)} B, ` +
-      `received ${f(a.out_msgs - b.out_msgs)} msgs/${f(a.out_bytes - b.out_bytes)} B`;
+    out[name.replace(/#\d+$/, "")] = {
+      sentMsgs: f(a.in_msgs - b.in_msgs),
+      sentBytes: f(a.in_bytes - b.in_bytes),
+      receivedMsgs: f(a.out_msgs - b.out_msgs),
+      receivedBytes: f(a.out_bytes - b.out_bytes),
+    };
   }
   return out;
 }
+
+const describeTraffic = (t: Record<string, Traffic>) =>
+  Object.fromEntries(
+    Object.entries(t).map(([k, v]) => [
+      k,
+      `sent ${v.sentMsgs} msgs/${v.sentBytes} B, received ${v.receivedMsgs} msgs/${v.receivedBytes} B`,
+    ]),
+  );
+
+/** Where a command's time went, per job: CPU µs per process, stored messages, bytes each process sent. */
+export type CostPerJob = {
+  cpu_us_per_job: Record<string, number>;
+  stored_msgs_per_job: number;
+  bytes_sent_per_job: Record<string, number>;
+};
 
 async function wipeLayout(jsm: JetStreamManager): Promise<void> {
   const doomed: string[] = [];
@@ -164,6 +194,13 @@ export async function withJetbusSession<T>(
   let producer: BenchChild | undefined;
   try {
     await wipeLayout(jsm);
+    // On a fresh cluster (P7) R3 streams take seconds to be placed: lay them out here, the operator's way
+    // (`jetbus init --apply`), before the services start and find them.
+    if (opts.serviceEnv?.JETBUS_REPLICAS) {
+      const topology = { ...DEFAULT_TOPOLOGY, replicas: Number(opts.serviceEnv.JETBUS_REPLICAS) };
+      const slow = await jetstreamManager(nc, { timeout: 30_000 });
+      await applyPlan(slow, await planTopology(slow, topology));
+    }
     // BENCH_JETBUS_DIAG=1: the services stamp hop times, so the producer can say where each hop's time goes.
     const diag: Record<string, string> =
       process.env.BENCH_JETBUS_DIAG === "1" ? { JETBUS_HOP_TIMING: "1" } : {};
@@ -204,7 +241,9 @@ export async function withJetbusSession<T>(
         const deliveriesBefore = await consumerDeliveries(jsm);
         const pids: [string, number][] = [
           ...services.map((s): [string, number] => [s.name, s.pid]),
-          ["nats-server", env.natsServerPid],
+          ...(env.clusterPids
+            ? env.clusterPids.map((pid, i): [string, number] => [`nats-server-${i + 1}`, pid])
+            : [["nats-server", env.natsServerPid] as [string, number]]),
         ];
         const before = pids.map(([, pid]) => cpuSplitMs(pid));
         const reply = await p.request<R>({ ...command, timeoutMs }, timeoutMs + 10_000);
@@ -235,8 +274,26 @@ export async function withJetbusSession<T>(
             `${round(reply.at - reply.t0, 0)} ms; CPU ms ${JSON.stringify(cpu)}; ` +
             `stored messages ${JSON.stringify(stored)}; deliveries ${JSON.stringify(deliveries)}; ` +
             (reply.diag ? `timing ${JSON.stringify(reply.diag)}; ` : "") +
-            `NATS traffic per job ${JSON.stringify(traffic)}`,
+            `NATS traffic per job ${JSON.stringify(describeTraffic(traffic))}`,
         );
+        const jobs = typeof command.count === "number" ? command.count : 1;
+        const cpuUs: Record<string, number> = {};
+        let total = 0;
+        for (const [name, v] of Object.entries(cpu)) {
+          const ms = v === null ? NaN : parseFloat(v);
+          if (!Number.isFinite(ms)) continue;
+          cpuUs[name] = round((ms * 1000) / jobs, 1);
+          total += (ms * 1000) / jobs;
+        }
+        cpuUs.total = round(total, 1);
+        const sent: Record<string, number> = {};
+        for (const [name, t] of Object.entries(traffic))
+          sent[name.replace(/^(jetbus-|bench-jetbus-)/, "")] = t.sentBytes;
+        reply.cost = {
+          cpu_us_per_job: cpuUs,
+          stored_msgs_per_job: round(Object.values(stored).reduce((a, n) => a + n, 0) / jobs, 3),
+          bytes_sent_per_job: sent,
+        };
         return reply;
       },
     };

@@ -24,12 +24,12 @@ const sessionOpts = (o: JetbusOptions, label: string): SessionOptions => ({
 
 /** P1: `n` no-op jobs via `bus.dispatchMany` → dispatcher → worker → outcome recorded. */
 export async function runJetbusThroughput(env: BenchEnv, o: JetbusOptions): Promise<ThroughputFigures> {
-  const { result: ms, rssMb } = await withJetbusSession(env, sessionOpts(o, "P1"), async (s) => {
+  const { result, rssMb } = await withJetbusSession(env, sessionOpts(o, "P1"), async (s) => {
     const r = await s.run({ type: "jobs", count: o.n, kind: "noop" });
     log(`jetbus P1: dispatchMany returned after ${round((r.t1 ?? r.t0) - r.t0, 0)} ms`);
-    return r.at - r.t0;
+    return { ms: r.at - r.t0, cost: r.cost };
   });
-  return { perSec: o.n / (ms / 1000), rssMb };
+  return { perSec: o.n / (result.ms / 1000), rssMb, ...(result.cost ? { detail: result.cost } : {}) };
 }
 
 /** P2: `n` jobs one at a time, `bus.dispatch` → `bus.wait(dispatchId)`. */

@@ -69,6 +69,12 @@ function common<K extends Kind>(w: Workload<K>, s: Samples<K>, info: RunInfo): L
   };
 }
 
+/** The detail of the repetition whose rate is the median (the line's figure). */
+function medianDetail(figs: { perSec: number; detail?: Record<string, unknown> }[]): Record<string, unknown> {
+  const sorted = figs.filter((f) => f.detail).sort((a, b) => a.perSec - b.perSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]?.detail ?? {};
+}
+
 export function throughputLine(w: Workload<"throughput">, s: Samples<"throughput">, info: RunInfo): Line {
   const [j, r, b] = SIDES.map((side) => med(s[side], (f) => f.perSec, 0)) as [
     number | null,
@@ -83,6 +89,7 @@ export function throughputLine(w: Workload<"throughput">, s: Samples<"throughput
     ratio_raw: ratio(j, r),
     ratio_bullmq: ratio(j, b),
     samples_per_s: Object.fromEntries(SIDES.map((side) => [side, s[side].map((f) => round(f.perSec, 0))])),
+    ...medianDetail(s.jetbus),
     ...common(w, s, info),
   };
 }

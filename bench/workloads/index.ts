@@ -10,9 +10,10 @@ import { p4 } from "./p4-chain.ts";
 import { p5 } from "./p5-big-batch.ts";
 import { p6 } from "./p6-retries.ts";
 import { d1 } from "./d1-delays.ts";
+import { p7 } from "./p7-cluster.ts";
 import { p1Trace } from "../jetbus/p1-trace.ts";
 import type { VariantsWorkload, Workload } from "./types.ts";
 
 export type AnyWorkload = Workload<"throughput"> | Workload<"latency"> | Workload<"time"> | VariantsWorkload;
 
-export const workloads: readonly AnyWorkload[] = [p1, p1Trace, p2, p3, p4, p5, p6, d1];
+export const workloads: readonly AnyWorkload[] = [p1, p1Trace, p2, p3, p4, p5, p6, d1, p7];

@@ -13,7 +13,10 @@ export type RssMb = Record<string, number | null>;
 /** Side-specific extra figures (e.g. P5's KV writes per member), printed as `<side>_<key>` medians. */
 export type Extra = Record<string, number>;
 
-export type ThroughputFigures = { perSec: number; rssMb: RssMb; extra?: Extra };
+/** Structured figures of one repetition (P1: where the time went); the line shows the median repetition's. */
+export type Detail = Record<string, unknown>;
+
+export type ThroughputFigures = { perSec: number; rssMb: RssMb; extra?: Extra; detail?: Detail };
 export type LatencyFigures = { p50Ms: number; p99Ms: number; rssMb: RssMb; extra?: Extra };
 export type TimeFigures = { ms: number; rssMb: RssMb; extra?: Extra };
 
@@ -33,6 +36,8 @@ export type BenchEnv = {
   redisPid: number | undefined;
   /** false with BENCH_NO_BULLMQ=1: baselines must then skip BullMQ. */
   bullmq: boolean;
+  /** On a cluster (P7): every node's pid, for CPU per node; `natsServerPid` is then the first node's. */
+  clusterPids?: number[];
 };
 
 export type BaselineFigures<K extends Kind> = { raw?: FiguresOf<K>; bullmq?: FiguresOf<K> };
