@@ -16,6 +16,7 @@ import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
 import { isPlainJob } from "../../shared/protocol/outcome-builders.ts";
+import type { JobFact } from "../../shared/protocol/event.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
@@ -24,7 +25,6 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
-import { eventsFor } from "./outcome-events.ts";
 import { ResultWriter } from "./result-writer.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
@@ -44,6 +44,8 @@ interface WorkflowGroup {
   members: { outcome: MemberOutcome; entry: OutcomeEntry }[];
   callbacks: OutcomeEntry[];
 }
+
+const withoutResult = ({ result: _, ...fact }: OutcomeEntry): JobFact => fact;
 
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
 
@@ -91,8 +93,9 @@ export class OutcomeProcessor {
 
     await Promise.all(
       decoded.map(async ({ m, entries }) => {
-        const events = entries.filter((o) => !duplicates.has(o)).flatMap(eventsFor);
-        if (events.length > 0) await this.d.events.publishWithId(events, `ev-${m.info.stream}-${m.seq}`);
+        // Job events travel as the attempts they derive from (without results: those are kept elsewhere).
+        const jobs = entries.filter((o) => !duplicates.has(o) && o.status !== "skipped").map(withoutResult);
+        await this.d.events.publishJobs(jobs, `ev-${m.info.stream}-${m.seq}`);
       }),
     );
     // Waiters that subscribed after the worker's notice, and before the record was stored, learn it here.

@@ -161,9 +161,8 @@ export class DispatchHandlers {
       // events were emitted.
       if (!ack.duplicate) {
         jobMetrics(spec.queue, spec.type).dispatched.inc();
-        void this.d.events.add([
-          started,
-          { ...started, id: `${dispatchId}.dispatch_succeeded`, kind: "dispatch_succeeded" },
+        void this.d.events.addDispatched([
+          { dispatch_id: dispatchId, type: spec.type, queue: spec.queue, at: now, ...trace },
         ]);
       }
       span?.end();

@@ -1,19 +1,22 @@
 /**
  * @module
- * Events are batched into few stored messages: whatever accumulates while one publish is in flight goes out in
- * the next, up to `maxPerMessage`, one message per event group (`jetbus.events.<group>.<source>`). So events never add a stored message per job (or per chain step) under
- * load, and add no latency when idle. Every event has an id (deterministic for facts), and observers drop a
+ * Events are batched into few stored messages, one per event group (`jetbus.events.<group>.<source>`): whatever
+ * accumulates while one publish is in flight goes out in the next, up to `maxPerMessage` items. So events never
+ * add a stored message per job (or per chain step) under load, and add no latency when idle. Dispatches and job
+ * attempts travel as the facts their events derive from (event messages v2, `event-facts.ts`), a few times
+ * smaller than the events spelled out. Every event has an id (deterministic for facts), and observers drop a
  * repeated id, so a batch republished after a crash never shows a fact twice.
  */
 import { nuid } from "@nats-io/transport-node";
-import { eventGroup, type EventGroup } from "../protocol/event.ts";
-import type { BusEventWire } from "../protocol/schemas.ts";
+import { eventGroup, type DispatchFact, type EventGroup, type JobFact } from "../protocol/event.ts";
+import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher } from "./publisher.ts";
 
 interface Waiting {
   events: readonly BusEventWire[];
+  dispatched: readonly DispatchFact[];
   done: (stored: boolean) => void;
 }
 
@@ -31,22 +34,31 @@ export class EventBatcher {
 
   /** Resolves true once the events are stored, false if storing them failed (reported through onError). */
   add(events: readonly BusEventWire[]): Promise<boolean> {
-    if (events.length === 0) return Promise.resolve(true);
+    return this.enqueue(events, []);
+  }
+
+  /** Accepted dispatches, as facts (their `dispatch_started` and `dispatch_succeeded` are derived). */
+  addDispatched(facts: readonly DispatchFact[]): Promise<boolean> {
+    return this.enqueue([], facts);
+  }
+
+  private enqueue(events: readonly BusEventWire[], dispatched: readonly DispatchFact[]): Promise<boolean> {
+    if (events.length === 0 && dispatched.length === 0) return Promise.resolve(true);
     return new Promise<boolean>((done) => {
-      this.queue.push({ events, done });
+      this.queue.push({ events, dispatched, done });
       this.flushing ??= this.drain();
     });
   }
 
-  /** Publishes them with a caller-chosen msg id (events derived 1:1 from a stored message), a message a group. */
-  publishWithId(events: readonly BusEventWire[], msgId: string): Promise<unknown> {
-    return Promise.all(
-      [...byGroup(events)].map(([group, list]) =>
-        this.publisher.publish(subjects.events(group, this.source), encodeMessage({ v: 1, events: list }), {
-          msgId: `${msgId}.${group}`,
-        }),
-      ),
-    );
+  /**
+   * The attempts of one stored outcome message, as job facts, under a msg id from that message (a redelivered
+   * outcome message stores nothing new).
+   */
+  publishJobs(jobs: readonly JobFact[], msgId: string): Promise<unknown> {
+    if (jobs.length === 0) return Promise.resolve();
+    return this.publisher.publish(subjects.events("job", this.source), encodeMessage({ v: 2, jobs }), {
+      msgId: `${msgId}.job`,
+    });
   }
 
   private async drain(): Promise<void> {
@@ -61,15 +73,18 @@ export class EventBatcher {
         while (i < taken.length) {
           const batch: Waiting[] = [];
           const events: BusEventWire[] = [];
+          const dispatched: DispatchFact[] = [];
+          const size = (w: Waiting) => w.events.length + w.dispatched.length;
           while (
             i < taken.length &&
-            (batch.length === 0 || events.length + taken[i]!.events.length <= this.maxPerMessage)
+            (batch.length === 0 || events.length + dispatched.length + size(taken[i]!) <= this.maxPerMessage)
           ) {
             const w = taken[i++]!;
             batch.push(w);
             for (const e of w.events) events.push(e);
+            for (const d of w.dispatched) dispatched.push(d);
           }
-          await this.publishBatch(batch, events);
+          await this.publishBatch(batch, events, dispatched);
         }
       }
     } finally {
@@ -77,12 +92,17 @@ export class EventBatcher {
     }
   }
 
-  private async publishBatch(batch: Waiting[], events: BusEventWire[]): Promise<void> {
+  private async publishBatch(batch: Waiting[], events: BusEventWire[], dispatched: DispatchFact[]) {
+    const messages: [EventGroup, EventMessage][] = [...byGroup(events)].map(([group, list]) => [
+      group,
+      { v: 1, events: list },
+    ]);
+    if (dispatched.length > 0) messages.push(["dispatch", { v: 2, dispatched }]);
     let stored = true;
     try {
       await Promise.all(
-        [...byGroup(events)].map(([group, list]) =>
-          this.publisher.publish(subjects.events(group, this.source), encodeMessage({ v: 1, events: list }), {
+        messages.map(([group, m]) =>
+          this.publisher.publish(subjects.events(group, this.source), encodeMessage(m), {
             msgId: nuid.next(),
           }),
         ),

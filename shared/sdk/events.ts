@@ -7,10 +7,11 @@
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
 import { fromErrorBody } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
-import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
-import { eventGroup } from "../protocol/event.ts";
+import { eventsOf } from "../protocol/event-facts.ts";
+import type { BusEventWire } from "../protocol/schemas.ts";
+import { eventGroup, EventMessage as EventMessageSchema } from "../protocol/event.ts";
 import { STREAM_SUBJECTS, subjects } from "../protocol/subjects.ts";
-import { parseJson } from "../protocol/validate.ts";
+import { check, parseJson } from "../protocol/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { RecentSet } from "../workflow/recent-set.ts";
 import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
@@ -87,14 +88,16 @@ export function observeEvents(
     markReady();
     for await (const m of messages) {
       if (stopped) break;
-      let batch: EventMessage;
+      let events: BusEventWire[];
       try {
-        batch = parseJson(m.data, "event message") as EventMessage;
+        const batch = parseJson(m.data, "event message");
+        if (!check(EventMessageSchema, batch)) throw new Error("not an event message of a known version");
+        events = eventsOf(batch);
       } catch (err) {
         log.warn({ err: String(err), seq: m.seq }, "unreadable event message skipped");
         continue;
       }
-      for (const e of batch.events ?? []) {
+      for (const e of events) {
         if (kinds && !kinds.has(e.kind)) continue;
         const at = Date.now();
         if (seen.has(e.id, at)) continue;

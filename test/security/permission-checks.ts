@@ -101,7 +101,7 @@ const worker: Check[] = [
     allowed: false,
   },
   { role: "worker", action: "read workflow state", pub: kvGet(BUCKETS.workflows, "batch.x"), allowed: false },
-  { role: "worker", action: "forge an event", pub: subjects.events("end", "perm"), allowed: false },
+  { role: "worker", action: "forge an event", pub: subjects.events("job", "perm"), allowed: false },
   { role: "worker", action: "answer dispatch requests", sub: REQUEST_SUBJECTS.dispatch, allowed: false },
   { role: "worker", action: "read the clients' replies", sub: "_INBOX.client.>", allowed: false },
 ];
