@@ -52,7 +52,7 @@ describe("results in batches", () => {
     // One message per (group of outcomes × results subject it touches); how many a group holds depends on load.
     assert.ok(stored > 0 && stored < 500, `${stored} result messages for 500 jobs`);
     const subjects = new Set(results.map((r) => resultSubject(r.dispatchId!)));
-    assert.ok(subjects.size <= 32, `${subjects.size} results subjects: 16 shards of one or two time windows`);
+    assert.ok(subjects.size <= 8, `${subjects.size} results subjects: 4 shards of one or two time windows`);
     assert.equal(await streamMessages(`KV_${BUCKETS.results}`), ownBefore, "no record of its own");
   });
 
