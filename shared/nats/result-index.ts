@@ -75,6 +75,11 @@ export class ResultIndex {
     private readonly limits: ResultIndexLimits = DEFAULT_LIMITS,
   ) {}
 
+  /** Ids indexed now, over all subjects. */
+  get indexedIds(): number {
+    return this.ids;
+  }
+
   /** Every record of `dispatchId` stored on `subject` up to now, in stream order. */
   async find(subject: string, dispatchId: string, windowStart: number): Promise<ResultRecord[]> {
     let ix = this.subjects.get(subject);
