@@ -72,6 +72,23 @@ describe("pull requests", () => {
     p.close();
   });
 
+  it("two open requests served in turn: a filled one gets no status, the other's expiry ends what it still owed", async () => {
+    const { p, got, rooms, publish } = await pulls();
+    p.request(10);
+    p.request(2);
+    await nc.flush();
+    await publish(4); // the server alternates: 2 to each, so the second is filled and the first owes 8
+    await waitFor("4 messages", () => got.length === 4);
+    assert.equal(p.owed, 8);
+    await waitFor("the first request's expiry", () => rooms.length > 0);
+    assert.equal(p.owed, 0, "nothing is owed once the first request expired");
+    for (const m of got) m.ack();
+    await waitFor("the filled request forgotten after its expiry", () => p.openRequests === 0, {
+      timeoutMs: 6_000,
+    });
+    p.close();
+  });
+
   it("a refused request (over the consumer's max_batch) ends only itself, is reported, and backs off", async () => {
     const { p, got, rooms, refused, publish } = await pulls({ max_batch: 10 }, 5_000);
     p.request(4);
