@@ -15,6 +15,7 @@ import { CLOCK_SKEW_MS, RESULT_WINDOW_MS, ResultBatch } from "../protocol/result
 import type { ResultRecord } from "../protocol/schemas.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 
+/** Batches asked for per direct read (the server may send fewer: it also stops at a byte limit). */
 const PAGE = 256;
 
 export interface ResultIndexLimits {
@@ -67,7 +68,7 @@ class SubjectIndex {
 
 export class ResultIndex {
   private readonly subjects = new Map<string, SubjectIndex>();
-  private readonly batches = new Map<number, ResultRecord[]>();
+  private readonly batches = new Map<number, Promise<ResultRecord[]>>();
   private ids = 0;
 
   constructor(
@@ -98,8 +99,9 @@ export class ResultIndex {
   }
 
   private async readMore(subject: string, ix: SubjectIndex): Promise<void> {
-    for (;;) {
+    for (let more = true; more;) {
       let n = 0;
+      let pending = -1;
       try {
         const page = await this.jsm.direct.getBatch(
           STREAMS.results,
@@ -110,15 +112,18 @@ export class ResultIndex {
         for await (const sm of page) {
           n++;
           ix.nextSeq = sm.seq + 1;
+          pending = sm.pending;
           const results = decodeBatch(sm.data);
-          this.remember(sm.seq, results);
+          this.remember(sm.seq, Promise.resolve(results));
+          // A subject forgotten while this read ran no longer counts towards the limit.
+          const counted = this.subjects.get(subject) === ix;
           for (const r of results) {
             const seqs = ix.seqsById.get(r.dispatch_id);
             if (seqs) {
               if (seqs[seqs.length - 1] !== sm.seq) seqs.push(sm.seq);
             } else {
               ix.seqsById.set(r.dispatch_id, [sm.seq]);
-              this.ids++;
+              if (counted) this.ids++;
             }
           }
         }
@@ -126,27 +131,29 @@ export class ResultIndex {
         // No (more) messages on the subject: the server answers "not found" rather than an empty batch.
         if (!isNotFound(err)) throw err;
       }
-      if (n < PAGE) break;
+      // A page ends at PAGE messages or at the server's byte limit: what is left says whether to go on.
+      more = pending > 0 || (pending < 0 && n >= PAGE);
     }
     this.trim();
   }
 
-  /** The results of the batch at `seq`: cached, or read again (a purged one has none). */
-  private async batch(seq: number): Promise<ResultRecord[]> {
+  /** The results of the batch at `seq`: cached (or being read), or read again (a purged one has none). */
+  private batch(seq: number): Promise<ResultRecord[]> {
     const cached = this.batches.get(seq);
     if (cached) return cached;
-    try {
-      const sm = await this.jsm.direct.getMessage(STREAMS.results, { seq });
-      const results = sm ? decodeBatch(sm.data) : [];
-      this.remember(seq, results);
-      return results;
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
+    const reading = this.jsm.direct.getMessage(STREAMS.results, { seq }).then(
+      (sm) => (sm ? decodeBatch(sm.data) : []),
+      (err: unknown) => {
+        if (isNotFound(err)) return [];
+        this.batches.delete(seq);
+        throw err;
+      },
+    );
+    this.remember(seq, reading);
+    return reading;
   }
 
-  private remember(seq: number, results: ResultRecord[]): void {
+  private remember(seq: number, results: Promise<ResultRecord[]>): void {
     this.batches.delete(seq);
     this.batches.set(seq, results);
     while (this.batches.size > this.limits.cachedBatches)

@@ -120,6 +120,30 @@ describe("results index", () => {
     assert.equal((await find(ix, subjects[0]![99]!)).length, 1);
   });
 
+  it("a subject forgotten while its read runs stops counting towards the limit", async () => {
+    await jsm.streams.purge(STREAMS.results);
+    const a = idsOfOneSubject(100);
+    let b = idsOfOneSubject(200);
+    while (resultSubject(b[0]!) === resultSubject(a[0]!)) b = idsOfOneSubject(200);
+    await store(a, 100);
+    await store(b, 200);
+    const slowA = {
+      direct: {
+        getBatch: async (...args: Parameters<JetStreamManager["direct"]["getBatch"]>) => {
+          if (args[1].next_by_subj === resultSubject(a[0]!)) await new Promise((r) => setTimeout(r, 300));
+          return jsm.direct.getBatch(...args);
+        },
+        getMessage: (...args: Parameters<JetStreamManager["direct"]["getMessage"]>) =>
+          jsm.direct.getMessage(...args),
+      },
+    } as unknown as JetStreamManager;
+    const ix = new ResultIndex(slowA, { maxIds: 150, cachedBatches: 4 });
+    const readingA = find(ix, a[0]!);
+    assert.equal((await find(ix, b[0]!)).length, 1); // over the limit: A, the least recently used, is forgotten
+    assert.equal((await readingA).length, 1, "the lookup that started A's read still gets its answer");
+    assert.equal(ix.indexedIds, 200, "only B's ids count");
+  });
+
   it("skips a message on a results subject that is not a results batch", async () => {
     const ids = idsOfOneSubject(1);
     const js = jetstream(nc);
