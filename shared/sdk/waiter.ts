@@ -93,11 +93,14 @@ function subscribeNotices(nc: NatsConnection, id: string): NoticeFollower {
   };
 }
 
+/** When a wait reads the stored record again: a lost notice is rare, and thousands of waits may be open. */
+const POLL = { firstMs: 250, maxMs: 5_000 };
+
 /**
  * Waits for `id`'s outcome: a notice caught since the dispatch (`early`), the stored record, or the next notice,
  * whichever comes first. Bad notices are ignored, and so are notices of runs before the latest replay. The
  * stored record is read at once (unless the id was watched since its dispatch, so its notice cannot have been
- * missed), again after 250 ms and then every 2 s (a notice is at most once: one lost to a slow connection
+ * missed), again after 250 ms and then at doubling gaps up to 5 s (a notice is at most once: one lost to a slow connection
  * must not hang the wait), and on every reconnect (a notice published while the connection was down is gone).
  */
 export async function waitForOutcome(
@@ -130,11 +133,13 @@ export async function waitForOutcome(
       );
       stopReconnect = onReconnect(nc, read);
       if (!caught) read();
+      let gap = POLL.firstMs;
       let poll = setTimeout(function again() {
         read();
-        poll = setTimeout(again, 2_000);
+        gap = Math.min(gap * 2, POLL.maxMs);
+        poll = setTimeout(again, gap);
         poll.unref();
-      }, 250);
+      }, gap);
       poll.unref();
       stopPolling = () => clearTimeout(poll);
       void (async () => {
