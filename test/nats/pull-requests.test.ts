@@ -3,27 +3,16 @@
  * Hand-made pull requests against a real nats-server: what is owed follows each request, a status ends only
  * its own request, and a request the consumer's limits refuse is reported and not asked again at once.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream } from "@nats-io/jetstream";
 import { PullRequests, REFUSED_BACKOFF_MS } from "../../shared/nats/pull-requests.ts";
 import type { PulledMessage } from "../../shared/nats/pulled-msg.ts";
-import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { waitFor } from "../../shared/testkit/index.ts";
+import { ownServer } from "../helpers/own-server.ts";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-  jsm = await jetstreamManager(nc);
+const own = ownServer(async ({ jsm }) => {
   await jsm.streams.add({ name: "PULLS", subjects: ["pulls.>"] });
-});
-after(async () => {
-  await nc?.close();
-  await server?.stop();
 });
 
 let consumers = 0;
@@ -31,7 +20,7 @@ let consumers = 0;
 /** A consumer on its own subject, and a PullRequests on it that records what happens. */
 async function pulls(config: { max_batch?: number } = {}, expiresMs = 1_000) {
   const name = `c${++consumers}`;
-  await jsm.consumers.add("PULLS", {
+  await own.jsm.consumers.add("PULLS", {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
     filter_subject: `pulls.${name}`,
@@ -41,7 +30,7 @@ async function pulls(config: { max_batch?: number } = {}, expiresMs = 1_000) {
   const rooms: number[] = [];
   const refused: string[] = [];
   const p = new PullRequests({
-    nc,
+    nc: own.nc,
     stream: "PULLS",
     consumer: name,
     expiresMs,
@@ -51,7 +40,7 @@ async function pulls(config: { max_batch?: number } = {}, expiresMs = 1_000) {
     onRefused: (code, description) => refused.push(`${code} ${description}`),
   });
   const publish = async (n: number) => {
-    const js = jetstream(nc);
+    const js = jetstream(own.nc);
     for (let i = 0; i < n; i++) await js.publish(`pulls.${name}`, String(i));
   };
   return { p, got, rooms, refused, publish };
@@ -76,7 +65,7 @@ describe("pull requests", () => {
     const { p, got, rooms, publish } = await pulls();
     p.request(10);
     p.request(2);
-    await nc.flush();
+    await own.nc.flush();
     await publish(4); // the server alternates: 2 to each, so the second is filled and the first owes 8
     await waitFor("4 messages", () => got.length === 4);
     assert.equal(p.owed, 8);

@@ -4,29 +4,17 @@
  * ended, lookups that arrive together share a read, a batch stored just before a lookup is found, and memory
  * stays within its limits.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import { newId } from "../../shared/ids.ts";
 import { ResultIndex, windowStartOf } from "../../shared/nats/result-index.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import { dispatchTime, resultSubject } from "../../shared/protocol/results.ts";
-import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
+import { ownServer } from "../helpers/own-server.ts";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-  jsm = await jetstreamManager(nc);
+const own = ownServer(async ({ jsm }) => {
   await jsm.streams.add({ name: STREAMS.results, subjects: ["jetbus.results.>"], allow_direct: true });
-});
-after(async () => {
-  await nc?.close();
-  await server?.stop();
 });
 
 const record = (id: string, n: number) => ({
@@ -54,7 +42,7 @@ function idsOfOneSubject(count: number): string[] {
 }
 
 async function store(ids: readonly string[], perBatch: number): Promise<void> {
-  const js = jetstream(nc);
+  const js = jetstream(own.nc);
   for (let i = 0; i < ids.length; i += perBatch) {
     const results = ids.slice(i, i + perBatch).map((id, j) => record(id, i + j));
     await js.publish(resultSubject(ids[0]!)!, JSON.stringify({ v: 1, results }));
@@ -67,9 +55,10 @@ function counting(): { jsm: JetStreamManager; reads: () => number } {
   const direct = {
     getBatch: (...a: Parameters<JetStreamManager["direct"]["getBatch"]>) => {
       reads++;
-      return jsm.direct.getBatch(...a);
+      return own.jsm.direct.getBatch(...a);
     },
-    getMessage: (...a: Parameters<JetStreamManager["direct"]["getMessage"]>) => jsm.direct.getMessage(...a),
+    getMessage: (...a: Parameters<JetStreamManager["direct"]["getMessage"]>) =>
+      own.jsm.direct.getMessage(...a),
   };
   return { jsm: { direct } as unknown as JetStreamManager, reads: () => reads };
 }
@@ -106,8 +95,8 @@ describe("results index", () => {
   });
 
   it("keeps at most maxIds ids, forgetting the least recently used subjects, and still finds a forgotten one", async () => {
-    await jsm.streams.purge(STREAMS.results); // the other tests' ids share these subjects
-    const ix = new ResultIndex(jsm, { maxIds: 150, cachedBatches: 2 });
+    await own.jsm.streams.purge(STREAMS.results); // the other tests' ids share these subjects
+    const ix = new ResultIndex(own.jsm, { maxIds: 150, cachedBatches: 2 });
     const subjects = [idsOfOneSubject(100), idsOfOneSubject(100)];
     // a second subject: same time, another shard (the ids above share one)
     while (resultSubject(subjects[1]![0]!) === resultSubject(subjects[0]![0]!))
@@ -121,7 +110,7 @@ describe("results index", () => {
   });
 
   it("a subject forgotten while its read runs stops counting towards the limit", async () => {
-    await jsm.streams.purge(STREAMS.results);
+    await own.jsm.streams.purge(STREAMS.results);
     const a = idsOfOneSubject(100);
     let b = idsOfOneSubject(200);
     while (resultSubject(b[0]!) === resultSubject(a[0]!)) b = idsOfOneSubject(200);
@@ -131,10 +120,10 @@ describe("results index", () => {
       direct: {
         getBatch: async (...args: Parameters<JetStreamManager["direct"]["getBatch"]>) => {
           if (args[1].next_by_subj === resultSubject(a[0]!)) await new Promise((r) => setTimeout(r, 300));
-          return jsm.direct.getBatch(...args);
+          return own.jsm.direct.getBatch(...args);
         },
         getMessage: (...args: Parameters<JetStreamManager["direct"]["getMessage"]>) =>
-          jsm.direct.getMessage(...args),
+          own.jsm.direct.getMessage(...args),
       },
     } as unknown as JetStreamManager;
     const ix = new ResultIndex(slowA, { maxIds: 150, cachedBatches: 4 });
@@ -146,11 +135,11 @@ describe("results index", () => {
 
   it("skips a message on a results subject that is not a results batch", async () => {
     const ids = idsOfOneSubject(1);
-    const js = jetstream(nc);
+    const js = jetstream(own.nc);
     await js.publish(resultSubject(ids[0]!)!, "not json");
     await js.publish(resultSubject(ids[0]!)!, JSON.stringify({ v: 1, results: [{ dispatch_id: ids[0] }] }));
     await store(ids, 1);
-    const found = await find(new ResultIndex(jsm), ids[0]!);
+    const found = await find(new ResultIndex(own.jsm), ids[0]!);
     assert.equal(found.length, 1);
     assert.equal(found[0]!.status, "succeeded");
   });
