@@ -17,10 +17,10 @@ import { RecentSet } from "../workflow/recent-set.ts";
 import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
 
 /** How many event ids an observer remembers, and for how long, to drop repeats. */
-export const SEEN = {
+export const SEEN: Record<"workflow" | "other", { entries: number; maxAgeMs: number }> = {
   workflow: { entries: 100_000, maxAgeMs: 24 * 3600_000 },
   other: { entries: 100_000, maxAgeMs: 3600_000 },
-} as const;
+};
 
 export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
   const out: BusEvent = { id: e.id, kind: e.kind, at: new Date(e.at), seq };
@@ -64,6 +64,7 @@ export function observeEvents(
   observer: Observer,
   opts: ObserveOptions,
   log: Logger,
+  remember: typeof SEEN = SEEN,
 ): Subscription {
   let stopped = false;
   let stopConsumer: (() => Promise<void>) | null = null;
@@ -79,8 +80,8 @@ export function observeEvents(
   // their repeats can be hours apart; dispatch and job events are many and repeat within minutes: each kind has
   // its own memory, so a flood of job events cannot push out a workflow's.
   const seen = {
-    workflow: new RecentSet(SEEN.workflow.entries, SEEN.workflow.maxAgeMs),
-    other: new RecentSet(SEEN.other.entries, SEEN.other.maxAgeMs),
+    workflow: new RecentSet(remember.workflow.entries, remember.workflow.maxAgeMs),
+    other: new RecentSet(remember.other.entries, remember.other.maxAgeMs),
   };
   const done = (async () => {
     // Only the groups of the kinds asked for: an observer of job_succeeded never reads dispatch events.
