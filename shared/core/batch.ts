@@ -6,9 +6,11 @@
  * fires at the first failure and then + finally at completion, in whatever order members finish.
  */
 import type { ErrorBody } from "../protocol/schemas.ts";
+import { truncateError } from "./truncate.ts";
 import { Bitmap } from "./bitmap.ts";
 import { callbackPublish, claimCallback, done, event, failureEffects } from "./effects.ts";
 import { progressJobId } from "./ids.ts";
+import { refusal } from "./refusal.ts";
 import type {
   BatchState,
   CallbackSpecs,
@@ -94,7 +96,7 @@ export interface AppendResult extends Transition<BatchState> {
 export function appendMembers(
   state: BatchState,
   offset: number,
-  members: readonly { queue: string; type: string }[],
+  members: readonly { queue: string; type: string; options?: { retry?: number } }[],
   ctx: TransitionContext,
 ): AppendResult {
   const base = { repeated: false, skipPublish: false };
@@ -110,6 +112,7 @@ export function appendMembers(
   }
   const s = clone(state);
   for (const m of members) {
+    s.maxRetry = Math.max(s.maxRetry ?? 0, m.options?.retry ?? 0);
     const last = s.members[s.members.length - 1];
     if (last && last[0] === m.queue && last[1] === m.type) last[2]++;
     else s.members.push([m.queue, m.type, 1]);
@@ -184,8 +187,9 @@ export function applyBatchOutcomes(
   const wasCompleted = s.completed;
 
   for (const o of outcomes) {
-    if (!Number.isInteger(o.index) || o.index < 0 || o.index >= s.total) {
-      rejected.push({ reason: `unknown member ${o.index}`, outcome: o });
+    const refused = refusal(s, o);
+    if (refused) {
+      rejected.push({ reason: refused, outcome: o, refused: true });
       continue;
     }
     if (bits.has(o.index)) {
@@ -201,7 +205,11 @@ export function applyBatchOutcomes(
     if (o.status === "skipped") s.skipped++;
     if (o.status === "failed") {
       s.failed++;
-      const error = o.error ?? { code: "HANDLER_ERROR", message: "job failed", retryable: false };
+      // Only the first error is kept, truncated: it is copied into the record, its events and the catch
+      // callback, so a 200 KB message must not be (each member's own error stays in its dead letter).
+      const error = truncateError(
+        o.error ?? { code: "HANDLER_ERROR", message: "job failed", retryable: false },
+      );
       if (!s.failure) s.failure = error;
       if (!firstFailure) firstFailure = { error, outcome: o };
     }
@@ -250,6 +258,7 @@ function cancel(
 ): Effect[] {
   s.cancelled = true;
   s.completed = true;
+  error = truncateError(error);
   if (!s.failure) s.failure = error;
   s.updatedAt = ctx.now;
   return [

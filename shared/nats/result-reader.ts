@@ -10,14 +10,11 @@ import { JetStreamError, type JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { keys, STREAMS } from "../protocol/names.ts";
 import { ResultRecord as ResultRecordSchema } from "../protocol/outcome.ts";
-import { dispatchTime, pickResult, ResultBatch, resultSubject } from "../protocol/results.ts";
+import { CLOCK_SKEW_MS, dispatchTime, pickResult, ResultBatch, resultSubject } from "../protocol/results.ts";
 import type { ResultRecord } from "../protocol/schemas.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 
 const PAGE = 256;
-
-/** How far a client's clock (which made the id) may be ahead of the server's. */
-const CLOCK_SKEW_MS = 60_000;
 
 function decode<T>(data: Uint8Array, ok: (v: unknown) => v is T): T | null {
   try {

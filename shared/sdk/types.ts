@@ -77,7 +77,7 @@ export interface DeadLetterInfo {
   sourceSubject: string;
   /** the undecodable text of a malformed message */
   raw?: string;
-  reason: "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler";
+  reason: "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler" | "outcome_refused";
   subject: string;
   jobType?: string;
   queue?: string;

@@ -34,8 +34,10 @@ import type { CancelWatcher } from "./cancel-watcher.ts";
 import { JobContext, type JobRuntime } from "./context.ts";
 import { deadLetter, deadLetterRaw } from "../nats/dead-letter-writer.ts";
 import type { Handler, Middleware } from "./middleware.ts";
-import type { OutcomeReporter } from "./outcome-reporter.ts";
-import { runAttempt } from "./run-attempt.ts";
+import { runAttempt, type AttemptResult } from "./run-attempt.ts";
+import { byteLength } from "../protocol/budgets.ts";
+import { truncateError } from "../core/truncate.ts";
+import { OutcomeTooLargeError, type OutcomeReporter } from "./outcome-reporter.ts";
 import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import {
@@ -58,7 +60,7 @@ export interface DeliveryDeps {
   nc: NatsConnection;
   publisher: JetStreamPublisher;
   sender: JobSender;
-  reporter: OutcomeReporter;
+  reporter: Pick<OutcomeReporter, "report">;
   cancels: CancelWatcher;
   runtime: JobRuntime;
   log: Logger;
@@ -94,6 +96,13 @@ function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Att
   }
   return a;
 }
+
+const resultTooLarge = (bytes: number, limit: number) =>
+  new JetbusError(
+    ErrorCodes.ResultTooLarge,
+    `the handler's result is ${bytes} bytes, over JETBUS_MAX_RESULT_BYTES (${limit})`,
+    { details: { bytes, max_bytes: limit } },
+  );
 
 export class DeliveryProcessor {
   constructor(private readonly d: DeliveryDeps) {}
@@ -223,7 +232,7 @@ export class DeliveryProcessor {
     // No heartbeat timer here: the pull loop keeps every running job's message alive.
     const handle = this.d.run(reg);
     jm.inFlight.inc();
-    let result;
+    let result: AttemptResult;
     try {
       result = await runAttempt(
         (signal) => handle(new JobContext(env, attempt, signal, log, () => m.working(), this.d.runtime)),
@@ -234,10 +243,19 @@ export class DeliveryProcessor {
       jm.inFlight.dec();
     }
     if (this.d.abandoned(m)) return;
+    // A result over its budget fails this job (RESULT_TOO_LARGE ends retries) instead of vanishing.
+    let value: unknown;
+    if (result.ok) {
+      const checked = this.resultValue(result.value, log);
+      if (checked instanceof JetbusError) result = { ok: false, error: checked, timedOut: false };
+      else value = checked;
+    }
     const finished = Date.now();
     const seconds = (finished - started) / 1000;
     const err = result.ok ? undefined : result.error;
-    const error = result.ok ? undefined : toErrorBody(err);
+    // The outcome (and every record made from it) keeps a bounded error; the dead letter keeps more.
+    const fullError = result.ok ? undefined : toErrorBody(err);
+    const error = fullError && truncateError(fullError);
     const failure =
       err instanceof ReleaseError
         ? { code: err.code, releaseAfterMs: err.retryAfterMs }
@@ -250,9 +268,7 @@ export class DeliveryProcessor {
         span?.setAttribute(ATTR.outcome, "succeeded");
         jm.durationSucceeded.observe(seconds);
         jm.succeeded.inc();
-        await this.report(m, base, "succeeded", {
-          result: this.resultValue(result.ok ? result.value : undefined, log),
-        });
+        await this.report(m, base, "succeeded", value === undefined ? {} : { result: value });
         return;
       }
       case "release": {
@@ -280,7 +296,7 @@ export class DeliveryProcessor {
         m,
         { ...env, attempt },
         settlement.reason,
-        error!,
+        fullError!,
         settlement.attempts,
       );
       await this.report(m, base, "failed", { error: error! });
@@ -326,6 +342,7 @@ export class DeliveryProcessor {
     return this.d.sender.send(next, `${env.job_id}@${tag}${m.seq}`, trace);
   }
 
+  /** The result as it will be recorded, or a RESULT_TOO_LARGE error for one over its budget. */
   private resultValue(value: unknown, log: () => Logger): unknown {
     if (value === undefined) return undefined;
     let json: string | undefined;
@@ -336,12 +353,10 @@ export class DeliveryProcessor {
       return undefined;
     }
     if (json === undefined) return undefined;
-    if (json.length > this.d.maxResultBytes) {
-      log().warn(
-        { bytes: json.length, limit: this.d.maxResultBytes },
-        "handler result too large: not recorded",
-      );
-      return undefined;
+    const bytes = byteLength(json);
+    if (bytes > this.d.maxResultBytes) {
+      log().warn({ bytes, limit: this.d.maxResultBytes }, "handler result too large: the job fails");
+      return resultTooLarge(bytes, this.d.maxResultBytes);
     }
     return JSON.parse(json) as unknown;
   }
@@ -364,7 +379,24 @@ export class DeliveryProcessor {
         ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
         : {}),
     });
-    await this.d.reporter.report(entry);
+    try {
+      await this.d.reporter.report(entry);
+    } catch (err) {
+      // Only this job's outcome fits no message: it fails alone (dead letter, then a small failed outcome).
+      if (!(err instanceof OutcomeTooLargeError) || (status === "failed" && extra.result === undefined))
+        throw err;
+      const error = toErrorBody(err);
+      this.d.log.warn({ job_id: env.job_id, error }, "outcome too large: the job fails");
+      await deadLetter(
+        this.d.publisher,
+        m,
+        { ...env, attempt: b.attempt },
+        "permanent",
+        error,
+        b.attempt + 1,
+      );
+      return this.report(m, b, "failed", { error });
+    }
     this.d.onOutcomeStored();
     m.ack();
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
