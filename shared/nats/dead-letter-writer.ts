@@ -6,7 +6,7 @@
  */
 import type { PulledMsg } from "./pulled-msg.ts";
 import { truncateError, truncateText } from "../core/truncate.ts";
-import { BUDGETS } from "../protocol/budgets.ts";
+import { BUDGETS, byteLength, messageBudget } from "../protocol/budgets.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import type {
   DeadLetter,
@@ -24,6 +24,12 @@ const decoder = new TextDecoder();
 /** the text kept of a message nobody can read (bytes, marker included) */
 const RAW_BYTES = 2 * BUDGETS.deadLetterErrorBytes;
 
+/** The bytes a dead letter's error may take beside its envelope. */
+function errorRoom(publisher: JetStreamPublisher, env: JobEnvelope): number {
+  const room = messageBudget(publisher.maxPayload) - byteLength(JSON.stringify(env)) - 1024;
+  return Math.max(1024, Math.min(BUDGETS.deadLetterErrorBytes, room));
+}
+
 export async function deadLetter(
   publisher: JetStreamPublisher,
   m: PulledMsg,
@@ -37,8 +43,9 @@ export async function deadLetter(
     reason,
     envelope: env,
     source_subject: m.subject,
-    // In full up to the dead-letter budget (the outcome and the workflow keep a shorter copy).
-    error: truncateError(error, BUDGETS.deadLetterErrorBytes),
+    // In full up to the dead-letter budget (the outcome and the workflow keep a shorter copy), and never so
+    // long that the dead letter passes the server's max_payload beside its envelope.
+    error: truncateError(error, errorRoom(publisher, env)),
     attempts,
     failed_at: Date.now(),
   };
