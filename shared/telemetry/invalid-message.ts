@@ -7,11 +7,11 @@ import type { Logger } from "./logger.ts";
 import { metrics } from "./metrics.ts";
 
 export function skipInvalid(
-  log: Pick<Logger, "warn">,
+  log: Pick<Logger, "warn"> | undefined,
   source: string,
   reason: string,
   fields: Record<string, unknown> = {},
 ): void {
   metrics.invalidMessages.inc({ source, reason });
-  log.warn({ source, reason, ...fields }, `invalid ${source} message skipped`);
+  log?.warn({ source, reason, ...fields }, `invalid ${source} message skipped`);
 }
