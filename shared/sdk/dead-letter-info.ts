@@ -30,7 +30,10 @@ export function deadLetterInfo(seq: number, subject: string, data: Uint8Array): 
 }
 
 function unreadable(seq: number, subject: string, data: Uint8Array, why: string): DeadLetterInfo {
-  metrics.invalidMessages.inc({ source: "dead_letters", reason: why === "not JSON" ? "undecodable" : "schema" });
+  metrics.invalidMessages.inc({
+    source: "dead_letters",
+    reason: why === "not JSON" ? "undecodable" : "schema",
+  });
   return {
     seq,
     reason: "unreadable",

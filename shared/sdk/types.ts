@@ -79,13 +79,7 @@ export interface DeadLetterInfo {
   raw?: string;
   /** `unreadable`: the stored message is not a dead letter at all (its text is in `raw`) */
   reason:
-    | "exhausted"
-    | "permanent"
-    | "worker_died"
-    | "malformed"
-    | "no_handler"
-    | "outcome_refused"
-    | "unreadable";
+    "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler" | "outcome_refused" | "unreadable";
   subject: string;
   jobType?: string;
   queue?: string;
