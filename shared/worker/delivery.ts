@@ -19,6 +19,8 @@ import { onArrival } from "../core/waits.ts";
 import { JetbusError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { jobConsumerName } from "../protocol/names.ts";
+import { RecordedOutcomes } from "./recorded-outcomes.ts";
+import { checkedResult } from "./result-budget.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
@@ -26,7 +28,6 @@ import { HEADERS } from "../protocol/headers.ts";
 import { scheduledInPlace, subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender } from "../nats/job-sender.ts";
-import { findResult } from "../nats/result-reader.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { jobMetrics, metrics } from "../telemetry/metrics.ts";
@@ -35,7 +36,6 @@ import { JobContext, type JobRuntime } from "./context.ts";
 import { deadLetter, deadLetterRaw } from "../nats/dead-letter-writer.ts";
 import type { Handler, Middleware } from "./middleware.ts";
 import { runAttempt, type AttemptResult } from "./run-attempt.ts";
-import { byteLength } from "../protocol/budgets.ts";
 import { truncateError } from "../core/truncate.ts";
 import { OutcomeTooLargeError, type OutcomeReporter } from "./outcome-reporter.ts";
 import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
@@ -75,6 +75,10 @@ export interface DeliveryDeps {
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
   results?: { jsm: JetStreamManager; bucket: KV };
+  /** workflow records (read only): a redelivered member, node or callback recorded there is not run again */
+  workflows?: KV;
+  /** how long a redelivery that would be dead-lettered as worker_died waits for its outcome to be recorded */
+  settleWaitMs?: number;
 }
 
 function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Attributes {
@@ -97,15 +101,12 @@ function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Att
   return a;
 }
 
-const resultTooLarge = (bytes: number, limit: number) =>
-  new JetbusError(
-    ErrorCodes.ResultTooLarge,
-    `the handler's result is ${bytes} bytes, over JETBUS_MAX_RESULT_BYTES (${limit})`,
-    { details: { bytes, max_bytes: limit } },
-  );
-
 export class DeliveryProcessor {
-  constructor(private readonly d: DeliveryDeps) {}
+  private readonly recorded: RecordedOutcomes;
+
+  constructor(private readonly d: DeliveryDeps) {
+    this.recorded = new RecordedOutcomes(d);
+  }
 
   async process(m: PulledMsg): Promise<void> {
     const deliveredAt = this.d.hopTiming ? Date.now() : 0;
@@ -200,7 +201,7 @@ export class DeliveryProcessor {
       await this.report(m, base, "skipped");
       return;
     }
-    if (m.info.deliveryCount > 1 && (await this.alreadyFinished(env))) {
+    if (m.info.deliveryCount > 1 && (await this.recorded.has(env))) {
       // A redelivery after a lost ack (e.g. a NATS restart): the job has its outcome, so it is not run again
       // and not mistaken for a delivery whose worker died.
       log().info("redelivered job already has an outcome: acked without running it");
@@ -208,6 +209,13 @@ export class DeliveryProcessor {
       return;
     }
     const before = beforeRun(attempt, env.options);
+    if (before.kind === "dead-letter" && (await this.recorded.within(env, this.d.settleWaitMs ?? 3_000))) {
+      // Its outcome was stored (by this worker, or another one whose ack was lost) but not yet recorded when
+      // it came back: a lost ack, not a dead worker.
+      log().info("redelivered job's outcome was recorded meanwhile: acked, not dead-lettered");
+      m.ack();
+      return;
+    }
     if (before.kind === "dead-letter") {
       // Every earlier delivery ended with its worker gone: do not run it again.
       const error: ErrorBody = {
@@ -246,7 +254,7 @@ export class DeliveryProcessor {
     // A result over its budget fails this job (RESULT_TOO_LARGE ends retries) instead of vanishing.
     let value: unknown;
     if (result.ok) {
-      const checked = this.resultValue(result.value, log);
+      const checked = checkedResult(result.value, this.d.maxResultBytes, log);
       if (checked instanceof JetbusError) result = { ok: false, error: checked, timedOut: false };
       else value = checked;
     }
@@ -308,14 +316,6 @@ export class DeliveryProcessor {
     }
   }
 
-  /** A plain job (not a replay) whose terminal outcome the coordinator has already recorded. */
-  private async alreadyFinished(env: JobEnvelope): Promise<boolean> {
-    if (!this.d.results || env.chain || env.batch || env.callback) return false;
-    const { jsm, bucket } = this.d.results;
-    const r = await findResult(jsm, bucket, env.dispatch_id).catch(() => null);
-    return !!r && (r.replay ?? 0) === (env.replay ?? 0);
-  }
-
   /**
    * Puts the job back for `afterMs` (0: as it was, keeping a `not_before` still ahead) without using an attempt:
    * a new message, then ack this one.
@@ -342,25 +342,6 @@ export class DeliveryProcessor {
     return this.d.sender.send(next, `${env.job_id}@${tag}${m.seq}`, trace);
   }
 
-  /** The result as it will be recorded, or a RESULT_TOO_LARGE error for one over its budget. */
-  private resultValue(value: unknown, log: () => Logger): unknown {
-    if (value === undefined) return undefined;
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (err) {
-      log().warn({ err: String(err) }, "handler result is not JSON-serialisable: not recorded");
-      return undefined;
-    }
-    if (json === undefined) return undefined;
-    const bytes = byteLength(json);
-    if (bytes > this.d.maxResultBytes) {
-      log().warn({ bytes, limit: this.d.maxResultBytes }, "handler result too large: the job fails");
-      return resultTooLarge(bytes, this.d.maxResultBytes);
-    }
-    return JSON.parse(json) as unknown;
-  }
-
   private async report(
     m: PulledMsg,
     b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number; deliveredAt: number },
@@ -379,6 +360,8 @@ export class DeliveryProcessor {
         ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
         : {}),
     });
+    // From now on a redelivery of this job here is a lost ack, not a death (its outcome is on its way).
+    if (status === "succeeded" || status === "failed") this.recorded.reportedHere(env);
     try {
       await this.d.reporter.report(entry);
     } catch (err) {

@@ -178,6 +178,7 @@ export class WorkerHost {
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
       results: { jsm: this.o.jsm, bucket: this.o.buckets.results },
+      workflows: this.o.buckets.workflows,
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);
