@@ -48,6 +48,9 @@ interface WorkflowGroup {
   callbacks: OutcomeEntry[];
 }
 
+/** How long a failed outcome group waits before it is delivered again. */
+const RETRY_FAILED_GROUP_MS = 500;
+
 const withoutResult = ({ result: _, ...fact }: OutcomeEntry): JobFact => fact;
 
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
@@ -59,7 +62,21 @@ export class OutcomeProcessor {
     this.results = new ResultWriter(d.publisher, { maxBytes: messageBudget(d.nc.info?.max_payload) });
   }
 
+  /**
+   * A group that fails (a leader change, a write that timed out) goes back at once, after a short pause,
+   * instead of waiting out the ack wait: each step is idempotent, so handling it again is safe.
+   */
   async handleGroup(msgs: PulledMsg[]): Promise<void> {
+    try {
+      await this.handleGroupOnce(msgs);
+    } catch (err) {
+      // Acks are final: the messages already acked (undecodable ones) ignore this.
+      for (const m of msgs) m.nak(RETRY_FAILED_GROUP_MS);
+      throw err;
+    }
+  }
+
+  private async handleGroupOnce(msgs: PulledMsg[]): Promise<void> {
     const decoded = await this.decode(msgs);
     const all = decoded.flatMap((d) => d.entries);
     const duplicates = new Set<OutcomeEntry>();
