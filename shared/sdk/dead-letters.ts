@@ -62,7 +62,7 @@ export class NatsDeadLetters implements DeadLetters {
     const letter = parseJson(data, "dead letter") as Partial<DeadLetter>;
     if (!check(DeadLetterSchema, letter) || !letter.envelope)
       throw new ValidationError(
-        `dead letter ${seq} holds no job envelope (${letter.error?.message ?? "not a dead letter"}): nothing to replay`,
+        `dead letter ${seq} could not be decoded (${letter.error?.message ?? "not a dead letter"}): nothing to replay`,
       );
     const env: JobEnvelope = {
       ...letter.envelope,
