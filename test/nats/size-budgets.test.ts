@@ -21,6 +21,7 @@ import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
 import { OutcomeReporter, OutcomeTooLargeError } from "../../shared/worker/outcome-reporter.ts";
+import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -174,5 +175,30 @@ describe("ResultWriter", () => {
     await w.record([entry(10, id)]);
     assert.ok(await buckets.results.get(`${id}`).catch(() => null), "kept in jetbus-results");
     assert.equal((await find(id))?.dispatch_id, id);
+  });
+});
+
+describe("EventBatcher packs events by bytes", () => {
+  it("events carrying large errors go out in several messages, each under the budget", async () => {
+    const before = (await jsm.streams.info(STREAMS.events)).state.last_seq;
+    const batcher = new EventBatcher(publisher, "sizes", () => undefined, 500, 64 * KB);
+    const error = { code: "PERMANENT", message: "e".repeat(8 * KB - 100), retryable: false };
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      id: `b1.batch_progressed.${i}`,
+      kind: "batch_progressed" as const,
+      at: 1,
+      batch_id: "b1",
+      error,
+    }));
+    assert.equal(await batcher.add(events), true);
+    const last = (await jsm.streams.info(STREAMS.events)).state.last_seq;
+    assert.ok(last - before >= 4, `${last - before} messages for 240 KB of events`);
+    let seen = 0;
+    for (let s = before + 1; s <= last; s++) {
+      const m = await jsm.streams.getMessage(STREAMS.events, { seq: s });
+      assert.ok(m && m.data.length <= 64 * KB, `message ${s}`);
+      seen += m.json<{ events: unknown[] }>().events.length;
+    }
+    assert.equal(seen, 30);
   });
 });
