@@ -6,6 +6,7 @@
  * fires at the first failure and then + finally at completion, in whatever order members finish.
  */
 import type { ErrorBody } from "../protocol/schemas.ts";
+import type { BUDGETS } from "../protocol/budgets.ts";
 import { truncateError } from "./truncate.ts";
 import { Bitmap } from "./bitmap.ts";
 import { callbackPublish, claimCallback, done, event, failureEffects } from "./effects.ts";
@@ -20,6 +21,26 @@ import type {
   Transition,
   TransitionContext,
 } from "./types.ts";
+
+/** Run-length entries a record may keep (BUDGETS.batchMemberRuns; the type checks they agree). */
+const MAX_MEMBER_RUNS: (typeof BUDGETS)["batchMemberRuns"] = 8192;
+
+/** How many [queue, type, count] runs the record would hold with `members` appended. */
+function runsAfter(
+  runs: readonly [string, string, number][],
+  members: readonly { queue: string; type: string }[],
+): number {
+  const last = runs[runs.length - 1];
+  let n = runs.length;
+  let queue = last?.[0];
+  let type = last?.[1];
+  for (const m of members) {
+    if (m.queue !== queue || m.type !== type) n++;
+    queue = m.queue;
+    type = m.type;
+  }
+  return n;
+}
 
 /** A batch callback's span links to at most this many members (the total rides as an attribute). */
 export const MAX_MEMBER_LINKS = 128;
@@ -111,6 +132,10 @@ export function appendMembers(
     };
   }
   const s = clone(state);
+  if (runsAfter(state.members, members) > MAX_MEMBER_RUNS) {
+    const reason = `a batch keeps at most ${MAX_MEMBER_RUNS} runs of members of one (queue, type) in a row: order its jobs by type`;
+    return { ...unchanged(state, [{ reason }]), ...base };
+  }
   for (const m of members) {
     s.maxRetry = Math.max(s.maxRetry ?? 0, m.options?.retry ?? 0);
     const last = s.members[s.members.length - 1];

@@ -13,6 +13,10 @@ export const BUDGETS = {
   deadLetterErrorBytes: 262144,
   /** room left below a message limit for headers and the frame around a packed list */
   headroomBytes: 8 * 1024,
+  /** a workflow record with its outbox, as stored (the write is refused beyond it, never retried forever) */
+  workflowRecordBytes: 786432,
+  /** (queue, type) runs a batch record keeps for the lost-member reconciler (members of one type in a row are one) */
+  batchMemberRuns: 8192,
   /** the server's `max_payload` when the connection has not said (nats-server's default) */
   defaultMaxPayloadBytes: 1024 * 1024,
 } as const;

@@ -58,3 +58,18 @@ describe("workflow records within their byte budget", () => {
     assert.ok(bytes(t.next, t.effects) < 8 * STORED_ERROR_BYTES, `${bytes(t.next, t.effects)} bytes`);
   });
 });
+
+describe("a batch's member runs are bounded", () => {
+  it("an append that would keep more than 8192 (queue, type) runs is refused, changing nothing", () => {
+    let s = createBatch(
+      { id: "b2", dispatchId: "d2", name: "", queue: "q", allowFailures: false, callbacks: {} },
+      ctx,
+    ).next;
+    const alternating = Array.from({ length: 9_000 }, (_, i) => ({ ...member, type: i % 2 ? "a" : "b" }));
+    const t = appendMembers(s, 0, alternating, ctx);
+    assert.match(t.rejected[0]?.reason ?? "", /at most 8192 runs/);
+    assert.equal(t.changed, false);
+    s = appendMembers(s, 0, Array(9_000).fill(member), ctx).next;
+    assert.equal(s.members.length, 1, "members of one type in a row are one run");
+  });
+});
