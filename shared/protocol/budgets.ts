@@ -42,12 +42,15 @@ export interface Packed<T> {
 /**
  * Cuts a list into messages by bytes (and at most `maxCount` items each). `sizeOf` gives an item's encoded
  * size; `maxBytes` is what the items of one message may take (the frame around them is the caller's headroom).
+ * An item that alone exceeds `maxBytes` is set apart in `oversize`, or with `oversizeAlone` kept in order in a
+ * pack of its own (for a receiver that refuses it with a clear error, e.g. the dispatcher's PAYLOAD_TOO_LARGE).
  */
 export function packBySize<T>(
   items: readonly T[],
   sizeOf: (item: T) => number,
   maxBytes: number,
   maxCount = Infinity,
+  oversizeAlone = false,
 ): Packed<T> {
   const packs: T[][] = [];
   const oversize: T[] = [];
@@ -55,7 +58,7 @@ export function packBySize<T>(
   let used = 0;
   for (const item of items) {
     const size = sizeOf(item) + 1;
-    if (size > maxBytes) {
+    if (size > maxBytes && !oversizeAlone) {
       oversize.push(item);
       continue;
     }

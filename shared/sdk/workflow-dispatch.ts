@@ -4,7 +4,7 @@
  * well under the server's max payload, so a 100,000-member batch is as easy as a 3-member one.
  */
 import { newId } from "../ids.ts";
-import { byteLength } from "../protocol/budgets.ts";
+import { byteLength, packBySize } from "../protocol/budgets.ts";
 import { ValidationError } from "../protocol/errors.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { JobRequest, WorkflowOk } from "../protocol/schemas.ts";
@@ -37,23 +37,9 @@ export async function sendChain(requester: Requester, spec: ChainSpec): Promise<
   return chainId;
 }
 
-/** Splits member requests into chunks under both a count and a byte budget. */
+/** Splits member requests into chunks under both a count and a byte budget (an oversize one goes alone). */
 export function chunk(requests: JobRequest[], maxBytes: number, maxJobs = MAX_CHUNK_JOBS): JobRequest[][] {
-  const out: JobRequest[][] = [];
-  let cur: JobRequest[] = [];
-  let bytes = 0;
-  for (const r of requests) {
-    const size = byteLength(JSON.stringify(r)) + 1;
-    if (cur.length > 0 && (cur.length >= maxJobs || bytes + size > maxBytes)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += size;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
+  return packBySize(requests, (r) => byteLength(JSON.stringify(r)), maxBytes, maxJobs, true).packs;
 }
 
 export async function sendBatch(

@@ -95,3 +95,12 @@ void describe("truncateText / truncateError", () => {
     assert.equal(truncateError(e, BUDGETS.deadLetterErrorBytes), e);
   });
 });
+
+void describe("packBySize with oversizeAlone", () => {
+  void it("keeps an oversize item in order, in a pack of its own", () => {
+    const big = "y".repeat(2_000);
+    const { packs, oversize } = packBySize(["a", big, "b"], byteLength, 1_000, Infinity, true);
+    assert.deepEqual(oversize, []);
+    assert.deepEqual(packs, [["a"], [big], ["b"]]);
+  });
+});

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { job, PermanentError, type Bus } from "../../shared/index.ts";
+import type { BatchBuilder } from "../../shared/sdk/builders.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
 import { ncOf, queueSettled, rawWorkflow, waitBatch, workflowSettled } from "../helpers/workflow-kit.ts";
 import { uniq } from "../helpers/names.ts";
@@ -35,6 +36,10 @@ function callbacks() {
   return t;
 }
 
+function withCallbacks(b: BatchBuilder, t: ReturnType<typeof callbacks>): Promise<string> {
+  return b.then(job(t.then)).catch(job(t.catch)).finally(job(t.fin)).dispatch();
+}
+
 /** Waits for the batch to end with an empty outbox and its callbacks' queues to drain; counts their runs. */
 async function callbackRuns(id: string, t: ReturnType<typeof callbacks>) {
   const nc = ncOf(bus);
@@ -51,13 +56,10 @@ describe("sizes never wedge a batch", () => {
       throw new PermanentError(message(ctx.bind<{ i: number }>().i));
     });
     const t = callbacks();
-    const id = await bus
-      .batch(...Array.from({ length: 10 }, (_, i) => job(type, { i })))
-      .allowFailures()
-      .then(job(t.then))
-      .catch(job(t.catch))
-      .finally(job(t.fin))
-      .dispatch();
+    const id = await withCallbacks(
+      bus.batch(...Array.from({ length: 10 }, (_, i) => job(type, { i }))).allowFailures(),
+      t,
+    );
     const b = await waitBatch(bus, id, (x) => x.completed, 30_000);
     assert.deepEqual([b.total, b.processed, b.failed, b.pending], [10, 10, 10, 0]);
     assert.deepEqual(await callbackRuns(id, t), { then: 1, catch: 1, finally: 1 });
@@ -82,12 +84,7 @@ describe("sizes never wedge a batch", () => {
       runs.handler((ctx) => ({ i: ctx.bind<{ i: number }>().i, blob: "r".repeat(200 * KB) })),
     );
     const t = callbacks();
-    const id = await bus
-      .batch(...Array.from({ length: 40 }, (_, i) => job(type, { i })))
-      .then(job(t.then))
-      .catch(job(t.catch))
-      .finally(job(t.fin))
-      .dispatch();
+    const id = await withCallbacks(bus.batch(...Array.from({ length: 40 }, (_, i) => job(type, { i }))), t);
     const b = await waitBatch(bus, id, (x) => x.completed, 30_000);
     assert.deepEqual([b.total, b.processed, b.failed, b.cancelled], [40, 40, 0, false]);
     assert.deepEqual(await callbackRuns(id, t), { then: 1, catch: 0, finally: 1 });
@@ -122,13 +119,10 @@ describe("sizes never wedge a batch", () => {
       }),
     );
     const t = callbacks();
-    const id = await bus
-      .batch(...Array.from({ length: 6 }, (_, i) => job(type, { big: i === 2 }).retry(2)))
-      .allowFailures()
-      .then(job(t.then))
-      .catch(job(t.catch))
-      .finally(job(t.fin))
-      .dispatch();
+    const id = await withCallbacks(
+      bus.batch(...Array.from({ length: 6 }, (_, i) => job(type, { big: i === 2 }).retry(2))).allowFailures(),
+      t,
+    );
     const b = await waitBatch(bus, id, (x) => x.completed, 30_000);
     assert.deepEqual([b.total, b.processed, b.failed], [6, 6, 1]);
     assert.equal(b.failure?.code, "RESULT_TOO_LARGE");
