@@ -360,8 +360,6 @@ export class DeliveryProcessor {
         ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
         : {}),
     });
-    // From now on a redelivery of this job here is a lost ack, not a death (its outcome is on its way).
-    if (status === "succeeded" || status === "failed") this.recorded.reportedHere(env);
     try {
       await this.d.reporter.report(entry);
     } catch (err) {
@@ -380,6 +378,9 @@ export class DeliveryProcessor {
       );
       return this.report(m, b, "failed", { error });
     }
+    // Stored: from now on a redelivery of this job here is a lost ack, not a death. (Not before: an outcome
+    // that never got stored must not make its job look finished.)
+    if (status === "succeeded" || status === "failed") this.recorded.reportedHere(env);
     this.d.onOutcomeStored();
     m.ack();
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
