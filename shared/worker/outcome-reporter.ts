@@ -11,7 +11,7 @@
  * others that shared its message.
  */
 import { delay, nuid } from "@nats-io/transport-node";
-import { byteLength, packBySize } from "../protocol/budgets.ts";
+import { byteLength } from "../protocol/budgets.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { JetbusError } from "../protocol/errors.ts";
 import type { OutcomeEntry } from "../protocol/schemas.ts";
@@ -89,10 +89,13 @@ export class OutcomeReporter {
       // The first outcome goes at once (no delay when idle); a second flusher gathers what finishes meanwhile.
       if (this.inFlight > 1) await new Promise((r) => setImmediate(r));
       while (this.queue.length > 0) {
-        const { packs } = packBySize(this.queue, (p) => p.bytes, this.maxBytes, this.maxPerMessage);
-        const batch = packs[0]!;
-        this.queue.splice(0, batch.length);
-        await this.send(batch);
+        // The next message: as many queued entries as fit (each fits alone: checked in report()).
+        let n = 0;
+        for (let used = 0; n < this.queue.length && n < this.maxPerMessage; n++) {
+          used += this.queue[n]!.bytes + 1;
+          if (n > 0 && used > this.maxBytes) break;
+        }
+        await this.send(this.queue.splice(0, n));
       }
     } finally {
       this.inFlight--;
