@@ -58,6 +58,8 @@ export interface ResultWriterOptions {
 
 export class ResultWriter {
   private readonly recent = new RecentSet(RECENT.entries, RECENT.maxAgeMs);
+  /** own records this coordinator wrote: found again before a commit, they are its own (a group that failed) */
+  private readonly written = new RecentSet(RECENT.entries, RECENT.maxAgeMs);
   private readonly now: () => number;
   private readonly maxBytes: number;
 
@@ -147,10 +149,12 @@ export class ResultWriter {
         r.recordJson,
         r.outcome.replay ? {} : { expectLastSubjectSequence: 0 },
       );
+      this.written.add(outcomeKey(r.outcome), this.now());
       return true;
     } catch (err) {
+      // Already there: a duplicate, unless this coordinator wrote it in a group that then failed.
       if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence)
-        return false;
+        return this.written.has(outcomeKey(r.outcome), this.now());
       throw err;
     }
   }

@@ -169,6 +169,20 @@ describe("ResultWriter", () => {
     assert.equal((await w.record(outcomes)).length, 0);
   });
 
+  it("the same for a result kept on its own (an id not made by jetbus)", async () => {
+    const w = new ResultWriter(publisher);
+    const outcomes = [entry(10, `custom-${++seq}`)];
+    assert.equal((await w.record(outcomes)).length, 1);
+    assert.equal((await w.record(outcomes)).length, 1, "its own record, written by the failed try");
+    w.commit(outcomes.map((outcome) => ({ outcome, recordJson: "" })));
+    assert.equal((await w.record(outcomes)).length, 0);
+    assert.equal(
+      (await new ResultWriter(publisher).record(outcomes)).length,
+      0,
+      "another replica: a duplicate",
+    );
+  });
+
   it("an id dated past the clock-skew allowance gets a record of its own, which readers find", async () => {
     const w = new ResultWriter(publisher);
     const id = newId("dsp", Date.now() + 10 * CLOCK_SKEW_MS);
