@@ -136,8 +136,10 @@ export function appendMembers(
     const reason = `a batch keeps at most ${MAX_MEMBER_RUNS} runs of members of one (queue, type) in a row: order its jobs by type`;
     return { ...unchanged(state, [{ reason }]), ...base };
   }
+  // A record made before members' retries were tracked has no bound: its earlier members' retries are unknown.
+  const bounded = state.total === 0 || state.maxRetry !== undefined;
   for (const m of members) {
-    s.maxRetry = Math.max(s.maxRetry ?? 0, m.options?.retry ?? 0);
+    if (bounded) s.maxRetry = Math.max(s.maxRetry ?? 0, m.options?.retry ?? 0);
     const last = s.members[s.members.length - 1];
     if (last && last[0] === m.queue && last[1] === m.type) last[2]++;
     else s.members.push([m.queue, m.type, 1]);

@@ -51,6 +51,19 @@ describe("refusal", () => {
     });
   }
 
+  it("a batch recorded before retries were tracked keeps no attempt bound when a chunk is appended", () => {
+    const created = createBatch(
+      { id: "b1", dispatchId: "d1", name: "", queue: "q", allowFailures: true, callbacks: {} },
+      ctx,
+    ).next;
+    const first = appendMembers(created, 0, [member(5)], ctx).next;
+    const old: BatchState = { ...first };
+    delete old.maxRetry; // as an older coordinator wrote it
+    const later = sealBatch(appendMembers(old, 1, [member(0)], ctx).next, 2, ctx).next;
+    assert.equal(later.maxRetry, undefined);
+    assert.equal(refusal(later, out({ index: 0, attempt: 4 })), null, "member 0 may retry 5 times");
+  });
+
   it("a refused outcome is rejected as refused and counts nothing", () => {
     const s = batch();
     const t = applyOutcomes(s, [out({ index: 0, attempt: 77 }), out({ index: 1 })], ctx);
