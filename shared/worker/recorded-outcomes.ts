@@ -45,7 +45,9 @@ export class RecordedOutcomes {
   async has(env: JobEnvelope): Promise<boolean> {
     if (this.reported.has(runKey(env), Date.now())) return true;
     const ref = workflowOf(env);
-    if (ref) return this.inWorkflow(env, ref);
+    // A workflow record keeps one bit or claim per job, not per run: after a replay it still shows the first
+    // run's outcome, so it cannot say whether the replayed run finished. Only this worker's own report can.
+    if (ref) return (env.replay ?? 0) > 0 ? false : this.inWorkflow(env, ref);
     if (!this.d.results) return false;
     const { jsm, bucket } = this.d.results;
     const r = await findResult(jsm, bucket, env.dispatch_id).catch(() => null);
