@@ -66,6 +66,8 @@ export function workerPublish(role: WorkerRole): string[] {
     `$KV.${BUCKETS.limits}.>`,
     ...kvRead(BUCKETS.limits),
     ...kvRead(BUCKETS.results),
+    // workflow records, read (never written) to tell a redelivery after a lost ack from a dead worker
+    ...kvRead(BUCKETS.workflows),
     // batched results (time-ordered dispatch ids) are read with a direct batch get on their stream
     `$JS.API.DIRECT.GET.${STREAMS.results}`,
     ...kvRead(BUCKETS.cancels),

@@ -296,7 +296,7 @@ int run_worker(natsConnection *nc, const char *queue, const char *type, handler_
     w.type = type;
     new_id(w.id, sizeof w.id, "c");
     consumer_name(w.consumer, sizeof w.consumer, queue, type);
-    w.ack_wait_ms = env_int("JETBUS_ACK_WAIT_MS", 30000);
+    w.ack_wait_ms = env_int("JETBUS_ACK_WAIT_MS", 10000);
     w.heartbeat_ms = env_int("JETBUS_WORKER_HEARTBEAT_MS", 5000);
     char subject[512];
     snprintf(subject, sizeof subject, "jetbus.jobs.%s.%s", queue, type);

@@ -116,7 +116,7 @@ func NewWorker(nc *nats.Conn, queue, typ string, h Handler) (*Worker, error) {
 		service = "jetbus-go-worker"
 	}
 	return &Worker{nc: nc, js: js, queue: queue, typ: typ, id: newID("go"), name: ConsumerName(queue, typ), handler: h,
-		ackWait:       time.Duration(envInt("JETBUS_ACK_WAIT_MS", 30000)) * time.Millisecond,
+		ackWait:       time.Duration(envInt("JETBUS_ACK_WAIT_MS", 10000)) * time.Millisecond,
 		heartbeat:     time.Duration(envInt("JETBUS_WORKER_HEARTBEAT_MS", 5000)) * time.Millisecond,
 		maxAckPending: int(envInt("JETBUS_MAX_ACK_PENDING", 10000)),
 		otlp:          os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), service: service,

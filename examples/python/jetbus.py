@@ -152,7 +152,7 @@ class Worker:
     def __init__(self, nc, queue, job_type, handler, env=os.environ):
         self.nc, self.queue, self.type, self.handler = nc, queue, job_type, handler
         self.id = env.get("JETBUS_WORKER_ID") or new_id("py")
-        self.ack_wait_ms = int(env.get("JETBUS_ACK_WAIT_MS", "30000"))
+        self.ack_wait_ms = int(env.get("JETBUS_ACK_WAIT_MS", "10000"))
         self.max_ack_pending = int(env.get("JETBUS_MAX_ACK_PENDING", "10000"))
         self.heartbeat_ms = int(env.get("JETBUS_WORKER_HEARTBEAT_MS", "5000"))
         self.otlp = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")

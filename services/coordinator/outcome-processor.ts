@@ -22,7 +22,10 @@ import { subjects } from "../../shared/protocol/subjects.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { Logger } from "../../shared/telemetry/logger.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
-import { deadLetterRaw } from "../../shared/nats/dead-letter-writer.ts";
+import { deadLetterRaw, deadLetterRefused } from "../../shared/nats/dead-letter-writer.ts";
+import { messageBudget } from "../../shared/protocol/budgets.ts";
+import { truncateError } from "../../shared/core/truncate.ts";
+import { skipInvalid } from "../../shared/telemetry/invalid-message.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { ResultWriter } from "./result-writer.ts";
@@ -45,6 +48,9 @@ interface WorkflowGroup {
   callbacks: OutcomeEntry[];
 }
 
+/** How long a failed outcome group waits before it is delivered again. */
+const RETRY_FAILED_GROUP_MS = 500;
+
 const withoutResult = ({ result: _, ...fact }: OutcomeEntry): JobFact => fact;
 
 const isTerminal = (o: OutcomeEntry) => o.status === "succeeded" || o.status === "failed";
@@ -53,48 +59,50 @@ export class OutcomeProcessor {
   private readonly results: ResultWriter;
 
   constructor(private readonly d: OutcomeProcessorDeps) {
-    this.results = new ResultWriter(d.publisher);
+    this.results = new ResultWriter(d.publisher, { maxBytes: messageBudget(d.nc.info?.max_payload) });
   }
 
+  /**
+   * A group that fails (a leader change, a write that timed out) goes back at once, after a short pause,
+   * instead of waiting out the ack wait: each step is idempotent, so handling it again is safe.
+   */
   async handleGroup(msgs: PulledMsg[]): Promise<void> {
-    const decoded: { m: PulledMsg; entries: OutcomeEntry[] }[] = [];
-    for (const m of msgs) {
-      try {
-        decoded.push({ m, entries: decodeMessage(OutcomeMessage, m.data, "outcome message").outcomes });
-      } catch (err) {
-        this.d.log.warn(
-          { err: String(err), subject: m.subject },
-          "undecodable outcome message: dead-lettered",
-        );
-        await deadLetterRaw(
-          this.d.publisher,
-          m,
-          { ...toErrorBody(err), code: ErrorCodes.Malformed },
-          "outcomes",
-        );
-        m.ack();
-      }
+    try {
+      await this.handleGroupOnce(msgs);
+    } catch (err) {
+      // Acks are final: the messages already acked (undecodable ones) ignore this.
+      for (const m of msgs) m.nak(RETRY_FAILED_GROUP_MS);
+      throw err;
     }
+  }
+
+  private async handleGroupOnce(msgs: PulledMsg[]): Promise<void> {
+    const decoded = await this.decode(msgs);
     const all = decoded.flatMap((d) => d.entries);
     const duplicates = new Set<OutcomeEntry>();
     // Callback outcomes that changed no claim: counted as duplicates (their events are left as they were).
     const staleCallbacks = new Set<OutcomeEntry>();
+    const refused = new Map<OutcomeEntry, string>();
     const plain = all.filter((o) => isPlainJob(o) && isTerminal(o));
     const workflows = this.groupByWorkflow(all);
 
-    const first = decoded[0]?.m;
-    const groupId = first ? `${first.info.stream}-${first.seq}-${decoded.length}` : "empty";
     const [recorded] = await Promise.all([
-      this.results.record(plain, groupId),
-      ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates, staleCallbacks)),
+      this.results.record(plain),
+      ...[...workflows.values()].map((g) => this.applyWorkflow(g, duplicates, staleCallbacks, refused)),
     ]);
     const fresh = new Set(recorded.map((r) => r.outcome));
     for (const o of plain) if (!fresh.has(o)) duplicates.add(o);
+    await this.refuse(decoded, refused);
 
     await Promise.all(
       decoded.map(async ({ m, entries }) => {
         // Job events travel as the attempts they derive from (without results: those are kept elsewhere).
-        const jobs = entries.filter((o) => !duplicates.has(o) && o.status !== "skipped").map(withoutResult);
+        // A redelivered message's are sent again even for duplicates: its first try may have failed before
+        // them, and observers deduplicate events by id.
+        const again = m.info.deliveryCount > 1;
+        const jobs = entries
+          .filter((o) => (again || !duplicates.has(o)) && !refused.has(o) && o.status !== "skipped")
+          .map(withoutResult);
         await this.d.events.publishJobs(jobs, `ev-${m.info.stream}-${m.seq}`);
       }),
     );
@@ -106,11 +114,58 @@ export class OutcomeProcessor {
       );
     const byStatus = new Map<string, number>();
     for (const o of all) {
-      const status = duplicates.has(o) || staleCallbacks.has(o) ? "duplicate" : o.status;
+      const status = refused.has(o)
+        ? "refused"
+        : duplicates.has(o) || staleCallbacks.has(o)
+          ? "duplicate"
+          : o.status;
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     }
     for (const [status, n] of byStatus) metrics.outcomesProcessed.inc({ status }, n);
+    // The whole group succeeded: only now are its results duplicates if they come again.
+    this.results.commit(recorded);
     for (const { m } of decoded) m.ack();
+  }
+
+  /** The group's messages as entries; one that cannot be decoded is dead-lettered and acked at once. */
+  private async decode(msgs: PulledMsg[]): Promise<{ m: PulledMsg; entries: OutcomeEntry[] }[]> {
+    const decoded: { m: PulledMsg; entries: OutcomeEntry[] }[] = [];
+    for (const m of msgs) {
+      try {
+        const entries = decodeMessage(OutcomeMessage, m.data, "outcome message").outcomes;
+        // Any worker may send a long error: every record made from it keeps a bounded copy.
+        for (const e of entries) if (e.error) e.error = truncateError(e.error);
+        decoded.push({ m, entries });
+      } catch (err) {
+        skipInvalid(this.d.log, "outcomes", "undecodable", { err: String(err), subject: m.subject });
+        await deadLetterRaw(
+          this.d.publisher,
+          m,
+          { ...toErrorBody(err), code: ErrorCodes.Malformed },
+          "outcomes",
+        );
+        m.ack();
+      }
+    }
+    return decoded;
+  }
+
+  /** Outcomes that can never be true: dead-lettered (reason `outcome_refused`), never counted. */
+  private async refuse(
+    decoded: { m: PulledMsg; entries: OutcomeEntry[] }[],
+    refused: Map<OutcomeEntry, string>,
+  ): Promise<void> {
+    if (refused.size === 0) return;
+    await Promise.all(
+      decoded.flatMap(({ m, entries }) =>
+        entries.flatMap((e) => {
+          const reason = refused.get(e);
+          if (reason === undefined) return [];
+          skipInvalid(this.d.log, "outcomes", "outcome_refused", { job_id: e.job_id, detail: reason });
+          return [deadLetterRefused(this.d.publisher, m, e, reason)];
+        }),
+      ),
+    );
   }
 
   private groupByWorkflow(all: OutcomeEntry[]): Map<string, WorkflowGroup> {
@@ -136,6 +191,7 @@ export class OutcomeProcessor {
         jobId: o.job_id,
         index: member.index,
         status: o.status as MemberOutcome["status"],
+        attempt: o.attempt,
         type: o.type,
         queue: o.queue,
       };
@@ -150,12 +206,13 @@ export class OutcomeProcessor {
     g: WorkflowGroup,
     duplicates: Set<OutcomeEntry>,
     staleCallbacks: Set<OutcomeEntry>,
+    refused: Map<OutcomeEntry, string>,
   ): Promise<void> {
     // One span per transition, a child of the first outcome's delivery and linked to the others, so the
     // successors and callbacks it publishes continue the dispatch's trace.
     const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
     if (!traceWanted(traced[0]?.traceparent))
-      return this.applyWorkflowTraced(g, duplicates, staleCallbacks, null);
+      return this.applyWorkflowTraced(g, duplicates, staleCallbacks, refused, null);
     const parent = contextFromFields(traced[0] ?? {});
     const links = traced
       .slice(1, MAX_LINKS + 1)
@@ -178,7 +235,7 @@ export class OutcomeProcessor {
     );
     try {
       await context.with(trace.setSpan(parent, span), () =>
-        this.applyWorkflowTraced(g, duplicates, staleCallbacks, span),
+        this.applyWorkflowTraced(g, duplicates, staleCallbacks, refused, span),
       );
     } catch (err) {
       failSpan(span, err);
@@ -192,6 +249,7 @@ export class OutcomeProcessor {
     g: WorkflowGroup,
     duplicates: Set<OutcomeEntry>,
     staleCallbacks: Set<OutcomeEntry>,
+    refused: Map<OutcomeEntry, string>,
     span: Span | null,
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
@@ -248,13 +306,21 @@ export class OutcomeProcessor {
             ? "completed"
             : "running",
     );
-    for (const m of g.members) if (!accepted.has(m.outcome)) duplicates.add(m.entry);
+    const refusedHere = new Map<MemberOutcome, string>();
+    for (const r of result.transition?.rejected ?? [])
+      if (r.refused && r.outcome) refusedHere.set(r.outcome, r.reason);
+    for (const m of g.members) {
+      const reason = refusedHere.get(m.outcome);
+      if (reason !== undefined) refused.set(m.entry, reason);
+      else if (!accepted.has(m.outcome)) duplicates.add(m.entry);
+    }
     // A redelivered callback outcome changes no claim and is not counted again.
     for (const cb of g.callbacks) {
       if (recorded.has(cb)) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
       else staleCallbacks.add(cb);
     }
     for (const r of result.transition?.rejected ?? []) {
+      if (r.refused) continue;
       this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
     }
   }

@@ -270,6 +270,12 @@ export class WorkflowHandlers {
     let t: Transition<BatchState> & { skipPublish?: boolean } = start;
     if (members.length > 0) {
       const a = appendMembers(t.next, offset, members, this.ctx());
+      if (a.rejected.length > 0 && !t.next.sealed && offset > t.next.total) {
+        // A gap: an earlier chunk is not recorded. Say where the record stands, so the client resumes there
+        // (its members are published again under their job ids: the ones already stored are deduplicated).
+        const reason = a.rejected.map((r) => r.reason).join("; ");
+        throw new ValidationError(reason, { errors: [reason], recorded: t.next.total });
+      }
       rejectIfAny(a);
       t = merge(t, a);
       t.skipPublish = a.skipPublish;

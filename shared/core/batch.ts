@@ -6,9 +6,12 @@
  * fires at the first failure and then + finally at completion, in whatever order members finish.
  */
 import type { ErrorBody } from "../protocol/schemas.ts";
+import type { BUDGETS } from "../protocol/budgets.ts";
+import { truncateError } from "./truncate.ts";
 import { Bitmap } from "./bitmap.ts";
 import { callbackPublish, claimCallback, done, event, failureEffects } from "./effects.ts";
 import { progressJobId } from "./ids.ts";
+import { refusal } from "./refusal.ts";
 import type {
   BatchState,
   CallbackSpecs,
@@ -18,6 +21,26 @@ import type {
   Transition,
   TransitionContext,
 } from "./types.ts";
+
+/** Run-length entries a record may keep (BUDGETS.batchMemberRuns; the type checks they agree). */
+const MAX_MEMBER_RUNS: (typeof BUDGETS)["batchMemberRuns"] = 8192;
+
+/** How many [queue, type, count] runs the record would hold with `members` appended. */
+function runsAfter(
+  runs: readonly [string, string, number][],
+  members: readonly { queue: string; type: string }[],
+): number {
+  const last = runs[runs.length - 1];
+  let n = runs.length;
+  let queue = last?.[0];
+  let type = last?.[1];
+  for (const m of members) {
+    if (m.queue !== queue || m.type !== type) n++;
+    queue = m.queue;
+    type = m.type;
+  }
+  return n;
+}
 
 /** A batch callback's span links to at most this many members (the total rides as an attribute). */
 export const MAX_MEMBER_LINKS = 128;
@@ -94,7 +117,7 @@ export interface AppendResult extends Transition<BatchState> {
 export function appendMembers(
   state: BatchState,
   offset: number,
-  members: readonly { queue: string; type: string }[],
+  members: readonly { queue: string; type: string; options?: { retry?: number } }[],
   ctx: TransitionContext,
 ): AppendResult {
   const base = { repeated: false, skipPublish: false };
@@ -109,7 +132,14 @@ export function appendMembers(
     };
   }
   const s = clone(state);
+  if (runsAfter(state.members, members) > MAX_MEMBER_RUNS) {
+    const reason = `a batch keeps at most ${MAX_MEMBER_RUNS} runs of members of one (queue, type) in a row: order its jobs by type`;
+    return { ...unchanged(state, [{ reason }]), ...base };
+  }
+  // A record made before members' retries were tracked has no bound: its earlier members' retries are unknown.
+  const bounded = state.total === 0 || state.maxRetry !== undefined;
   for (const m of members) {
+    if (bounded) s.maxRetry = Math.max(s.maxRetry ?? 0, m.options?.retry ?? 0);
     const last = s.members[s.members.length - 1];
     if (last && last[0] === m.queue && last[1] === m.type) last[2]++;
     else s.members.push([m.queue, m.type, 1]);
@@ -184,8 +214,9 @@ export function applyBatchOutcomes(
   const wasCompleted = s.completed;
 
   for (const o of outcomes) {
-    if (!Number.isInteger(o.index) || o.index < 0 || o.index >= s.total) {
-      rejected.push({ reason: `unknown member ${o.index}`, outcome: o });
+    const refused = refusal(s, o);
+    if (refused) {
+      rejected.push({ reason: refused, outcome: o, refused: true });
       continue;
     }
     if (bits.has(o.index)) {
@@ -201,7 +232,11 @@ export function applyBatchOutcomes(
     if (o.status === "skipped") s.skipped++;
     if (o.status === "failed") {
       s.failed++;
-      const error = o.error ?? { code: "HANDLER_ERROR", message: "job failed", retryable: false };
+      // Only the first error is kept, truncated: it is copied into the record, its events and the catch
+      // callback, so a 200 KB message must not be (each member's own error stays in its dead letter).
+      const error = truncateError(
+        o.error ?? { code: "HANDLER_ERROR", message: "job failed", retryable: false },
+      );
       if (!s.failure) s.failure = error;
       if (!firstFailure) firstFailure = { error, outcome: o };
     }
@@ -250,6 +285,7 @@ function cancel(
 ): Effect[] {
   s.cancelled = true;
   s.completed = true;
+  error = truncateError(error);
   if (!s.failure) s.failure = error;
   s.updatedAt = ctx.now;
   return [

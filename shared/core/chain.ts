@@ -4,9 +4,11 @@
  * terminal attempt (workers report `failed` only then); the first failure cause wins and later nodes never
  * run; `catch` then `finally` on failure, `finally` on success.
  */
+import { truncateError } from "./truncate.ts";
 import type { ErrorBody } from "../protocol/schemas.ts";
 import { claimCallback, done, event, failureEffects, trace } from "./effects.ts";
 import { nodeJobId } from "./ids.ts";
+import { refusal } from "./refusal.ts";
 import type {
   CallbackSpecs,
   ChainState,
@@ -90,8 +92,9 @@ export function applyChainOutcomes(
       rejected.push({ reason: "chains have no skipped members", outcome: o });
       continue;
     }
-    if (!Number.isInteger(o.index) || o.index < 0 || o.index >= s.nodes.length) {
-      rejected.push({ reason: `unknown node ${o.index}`, outcome: o });
+    const refused = refusal(s, o);
+    if (refused) {
+      rejected.push({ reason: refused, outcome: o, refused: true });
       continue;
     }
     if (o.index > s.nextIndex) {
@@ -141,6 +144,8 @@ function fail(
   fields: { job_id?: string; type?: string; queue?: string } = {},
 ): Effect[] {
   s.failed = true;
+  // Bounded: the error is copied into the record, its events and its catch callback (budgets.ts).
+  error = truncateError(error);
   s.failure = error;
   s.updatedAt = ctx.now;
   return [event(s, "chain_failed", ctx, undefined, { ...fields, error }), ...failureEffects(s, error, ctx)];

@@ -42,8 +42,10 @@ export function beforeRun(attempt: number, options: JobOptionsWire): BeforeRun {
   return { kind: "dead-letter", reason: "worker_died", attempts: attempt, reportedAttempt: retry };
 }
 
-/** The code that ends retries at once (a literal: only types may leave the pure core; the type checks it). */
+/** Codes that end retries at once (literals: only types may leave the pure core; the types check them). */
 const PERMANENT: (typeof ErrorCodes)["Permanent"] = "PERMANENT";
+/** a result over its budget: running the job again would make it again */
+const RESULT_TOO_LARGE: (typeof ErrorCodes)["ResultTooLarge"] = "RESULT_TOO_LARGE";
 
 const later = (now: number, ms: number): { notBefore?: number } => (ms > 0 ? { notBefore: now + ms } : {});
 
@@ -55,7 +57,8 @@ export function settleAttempt(
 ): Settlement {
   if (!failure) return { kind: "succeed" };
   if (failure.releaseAfterMs !== undefined) return { kind: "release", ...later(now, failure.releaseAfterMs) };
-  if (failure.code === PERMANENT) return { kind: "dead-letter", reason: "permanent", attempts: attempt + 1 };
+  if (failure.code === PERMANENT || failure.code === RESULT_TOO_LARGE)
+    return { kind: "dead-letter", reason: "permanent", attempts: attempt + 1 };
   if (attempt >= (options.retry ?? 0))
     return { kind: "dead-letter", reason: "exhausted", attempts: attempt + 1 };
   return { kind: "retry", attempt: attempt + 1, ...later(now, options.backoff_ms ?? 0) };

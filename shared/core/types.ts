@@ -76,6 +76,8 @@ export interface BatchState extends WorkflowBase {
   done: string;
   /** run-length [queue, type, count] of members in index order, for the lost-member reconciler */
   members: [string, string, number][];
+  /** the most retries any member was dispatched with: an outcome past it is refused (absent in old records) */
+  maxRetry?: number;
   /** progress callbacks published so far (each has its own job id) */
   progressPublished: number;
   /** trace contexts of the first members to finish (at most MAX_MEMBER_LINKS), for the callbacks' span links */
@@ -113,6 +115,8 @@ export interface MemberOutcome {
   jobId: string;
   index: number;
   status: "succeeded" | "failed" | "skipped";
+  /** the 0-based attempt the outcome reports (checked against the job's retries) */
+  attempt?: number;
   error?: ErrorBody;
   type?: string;
   queue?: string;
@@ -122,6 +126,8 @@ export interface MemberOutcome {
 
 export interface Rejection {
   reason: string;
+  /** the outcome can never be true (see refusal.ts): the shell dead-letters it */
+  refused?: boolean;
   outcome?: MemberOutcome;
 }
 

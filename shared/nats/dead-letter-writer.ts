@@ -5,12 +5,30 @@
  * write and the ack does not write it twice.
  */
 import type { PulledMsg } from "./pulled-msg.ts";
-import type { DeadLetter, DeadLetterReason, ErrorBody, JobEnvelope } from "../protocol/schemas.ts";
+import { truncateError, truncateText } from "../core/truncate.ts";
+import { BUDGETS, byteLength, messageBudget } from "../protocol/budgets.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import type {
+  DeadLetter,
+  DeadLetterReason,
+  ErrorBody,
+  JobEnvelope,
+  OutcomeEntry,
+} from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher } from "./publisher.ts";
 
 const decoder = new TextDecoder();
+
+/** the text kept of a message nobody can read (bytes, marker included) */
+const RAW_BYTES = 2 * BUDGETS.deadLetterErrorBytes;
+
+/** The bytes a dead letter's error may take beside its envelope. */
+function errorRoom(publisher: JetStreamPublisher, env: JobEnvelope): number {
+  const room = messageBudget(publisher.maxPayload) - byteLength(JSON.stringify(env)) - 1024;
+  return Math.max(1024, Math.min(BUDGETS.deadLetterErrorBytes, room));
+}
 
 export async function deadLetter(
   publisher: JetStreamPublisher,
@@ -25,7 +43,9 @@ export async function deadLetter(
     reason,
     envelope: env,
     source_subject: m.subject,
-    error,
+    // In full up to the dead-letter budget (the outcome and the workflow keep a shorter copy), and never so
+    // long that the dead letter passes the server's max_payload beside its envelope.
+    error: truncateError(error, errorRoom(publisher, env)),
     attempts,
     failed_at: Date.now(),
   };
@@ -44,7 +64,7 @@ export async function deadLetterRaw(
   const entry: DeadLetter = {
     v: 1,
     reason: "malformed",
-    raw: decoder.decode(m.data).slice(0, 512 * 1024),
+    raw: truncateText(decoder.decode(m.data), RAW_BYTES),
     source_subject: m.subject,
     error,
     attempts: m.info.deliveryCount,
@@ -52,5 +72,29 @@ export async function deadLetterRaw(
   };
   await publisher.publish(subjects.invalidDeadLetter(source), encodeMessage(entry), {
     msgId: `dlq-${m.info.stream}-${m.seq}`,
+  });
+}
+
+/**
+ * An outcome entry the coordinator refused (it can never be true: see core/refusal.ts). It is kept as text
+ * under `jetbus.dlq._invalid.outcomes`, so an operator sees what was sent, and nothing counts it.
+ */
+export async function deadLetterRefused(
+  publisher: JetStreamPublisher,
+  m: PulledMsg,
+  entry: OutcomeEntry,
+  reason: string,
+): Promise<void> {
+  const record: DeadLetter = {
+    v: 1,
+    reason: "outcome_refused",
+    raw: truncateText(JSON.stringify(entry), RAW_BYTES),
+    source_subject: m.subject,
+    error: { code: ErrorCodes.OutcomeRefused, message: reason, retryable: false },
+    attempts: entry.attempt,
+    failed_at: Date.now(),
+  };
+  await publisher.publish(subjects.invalidDeadLetter("outcomes"), encodeMessage(record), {
+    msgId: `dlq-${m.info.stream}-${m.seq}-${entry.job_id}`,
   });
 }

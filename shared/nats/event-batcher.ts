@@ -8,6 +8,7 @@
  * repeated id, so a batch republished after a crash never shows a fact twice.
  */
 import { nuid } from "@nats-io/transport-node";
+import { byteLength, messageBudget, packBySize } from "../protocol/budgets.ts";
 import { eventGroup, type DispatchFact, type EventGroup, type JobFact } from "../protocol/event.ts";
 import type { BusEventWire, EventMessage } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
@@ -30,6 +31,8 @@ export class EventBatcher {
     private readonly source: string,
     private readonly onError: (err: unknown) => void,
     private readonly maxPerMessage = 500,
+    /** bytes of events one message may carry (see `messageBudget`) */
+    private readonly maxBytes = messageBudget(publisher.maxPayload),
   ) {}
 
   /** Resolves true once the events are stored, false if storing them failed (reported through onError). */
@@ -93,10 +96,14 @@ export class EventBatcher {
   }
 
   private async publishBatch(batch: Waiting[], events: BusEventWire[], dispatched: DispatchFact[]) {
-    const messages: [EventGroup, EventMessage][] = [...byGroup(events)].map(([group, list]) => [
-      group,
-      { v: 1, events: list },
-    ]);
+    // Events are packed by bytes too (each may carry an error of up to 8 KiB); dispatch facts are small and
+    // bounded by their fields, so the count limit keeps them under budget.
+    const messages: [EventGroup, EventMessage][] = [...byGroup(events)].flatMap(([group, list]) =>
+      packBySize(list, eventBytes, this.maxBytes).packs.map((pack): [EventGroup, EventMessage] => [
+        group,
+        { v: 1, events: pack },
+      ]),
+    );
     if (dispatched.length > 0) messages.push(["dispatch", { v: 2, dispatched }]);
     let stored = true;
     try {
@@ -118,6 +125,9 @@ export class EventBatcher {
     while (this.flushing) await this.flushing;
   }
 }
+
+/** An event's size, measured only when it may be large (most are a few hundred bytes). */
+const eventBytes = (e: BusEventWire): number => (e.error ? byteLength(JSON.stringify(e)) : 512);
 
 function byGroup(events: readonly BusEventWire[]): Map<EventGroup, BusEventWire[]> {
   const out = new Map<EventGroup, BusEventWire[]>();

@@ -7,6 +7,9 @@
  */
 import type { KV } from "@nats-io/kv";
 import { keys } from "../protocol/names.ts";
+import { BUDGETS, byteLength } from "../protocol/budgets.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
+import { JetbusError } from "../protocol/errors.ts";
 import {
   refKey,
   RevisionConflictError,
@@ -32,6 +35,13 @@ export class KvWorkflowStore implements WorkflowStore {
   async write(ref: WorkflowRef, value: StoredWorkflow, expectedRevision: number | null): Promise<number> {
     const key = keys.workflow(ref.kind, ref.id);
     const data = JSON.stringify(value);
+    // Checked before the write: past max_payload the server would refuse it on every retry.
+    const bytes = byteLength(data);
+    if (bytes > BUDGETS.workflowRecordBytes)
+      throw new JetbusError(
+        ErrorCodes.PayloadTooLarge,
+        `workflow record ${key} would be ${bytes} bytes, over its ${BUDGETS.workflowRecordBytes}-byte budget`,
+      );
     try {
       if (expectedRevision !== null) return await this.kv.update(key, data, expectedRevision);
       try {

@@ -157,6 +157,11 @@ export class JetStreamPublisher {
     this.#wakeIdleWaiters();
   }
 
+  /** The server's `max_payload` as the connection last heard it (undefined before the first INFO). */
+  get maxPayload(): number | undefined {
+    return this.#nc.info?.max_payload;
+  }
+
   /** Publishes awaiting a PubAck (or a re-send). */
   get inFlight(): number {
     return this.#pending.size;

@@ -79,7 +79,7 @@ export const DEFAULT_TOPOLOGY: TopologyConfig = {
   resultTtlMs: 24 * 3600_000,
   resultsMaxBytes: 1024 * 1024 * 1024,
   uniqueMaxMs: 7 * 24 * 3600_000,
-  ackWaitMs: 30_000,
+  ackWaitMs: 10_000,
   maxAckPending: 10_000,
 };
 

@@ -13,6 +13,9 @@ import type { WorkerRecord } from "../protocol/schemas.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { keys } from "../protocol/names.ts";
 import { listKeys } from "./kv.ts";
+import { WorkerRecord as WorkerRecordSchema } from "../protocol/worker-record.ts";
+import { check, parseJson } from "../protocol/validate.ts";
+import { skipInvalid } from "../telemetry/invalid-message.ts";
 
 /** Dead workers' records are forgotten this long after their last heartbeat (they are not live long before). */
 const FORGET_AFTER_MS = 10 * 60_000;
@@ -21,17 +24,33 @@ export function isLive(r: WorkerRecord, now: number): boolean {
   return now - r.heartbeat_at < r.heartbeat_ms * 3;
 }
 
-export async function listWorkers(kv: KV, now = Date.now()): Promise<WorkerRecord[]> {
+/**
+ * A registry record as read, or null (logged and counted) for one that is not a worker record: anyone may
+ * write the bucket, and one bad record must not stop the reconciler or `jetbus queues`.
+ */
+export function readWorkerRecord(key: string, data: Uint8Array, log?: Logger): WorkerRecord | null {
+  let v: unknown;
+  try {
+    v = parseJson(data, "worker record");
+  } catch {
+    skipInvalid(log, "workers", "undecodable", { key });
+    return null;
+  }
+  if (!check(WorkerRecordSchema, v)) {
+    skipInvalid(log, "workers", "schema", { key });
+    return null;
+  }
+  return v;
+}
+
+export async function listWorkers(kv: KV, now = Date.now(), log?: Logger): Promise<WorkerRecord[]> {
   const out: WorkerRecord[] = [];
   for (const k of await listKeys(kv)) {
     const e = await kv.get(k);
     if (!e || e.operation !== "PUT") continue;
-    try {
-      const r = e.json<WorkerRecord>();
-      if (isLive(r, now)) out.push(r);
-    } catch {
-      // a record we cannot read is ignored; it expires with the bucket's age limit
-    }
+    // a record we cannot read is skipped; it expires with the bucket's age limit
+    const r = readWorkerRecord(k, e.value, log);
+    if (r && isLive(r, now)) out.push(r);
   }
   return out;
 }
@@ -51,7 +70,7 @@ export class WorkerDirectory {
   async start(): Promise<void> {
     this.loop = this.watchForever();
     try {
-      for (const r of await listWorkers(this.kv)) this.apply(keys.worker(r.id), r);
+      for (const r of await listWorkers(this.kv, Date.now(), this.log)) this.apply(keys.worker(r.id), r);
     } catch (err) {
       this.log.warn({ err: String(err) }, "could not list the worker registry; the watch fills it in");
     }
@@ -92,12 +111,8 @@ export class WorkerDirectory {
         for await (const e of w) {
           if (e.operation !== "PUT") this.apply(e.key, null);
           else {
-            try {
-              const r = e.json<WorkerRecord>();
-              this.apply(keys.worker(r.id), r);
-            } catch {
-              // a record we cannot read is ignored, as in `listWorkers`
-            }
+            const r = readWorkerRecord(e.key, e.value, this.log);
+            if (r) this.apply(keys.worker(r.id), r);
           }
         }
       } catch (err) {

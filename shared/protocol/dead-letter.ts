@@ -14,6 +14,8 @@ export const DeadLetterReason = Type.Union([
   Type.Literal("malformed"),
   /** no worker ever registered the job's (queue, type) within JETBUS_UNKNOWN_TYPE_DEADLINE_MS */
   Type.Literal("no_handler"),
+  /** an outcome the coordinator refused (member index, job id or attempt that cannot be): never counted */
+  Type.Literal("outcome_refused"),
 ]);
 export type DeadLetterReason = Static<typeof DeadLetterReason>;
 

@@ -51,5 +51,9 @@ export const ErrorCodes = {
   PermissionDenied: "PERMISSION_DENIED",
   /** A stream, bucket or consumer is missing and this NATS user may not create it (an operator provisions it). */
   NotProvisioned: "NOT_PROVISIONED",
+  /** A job's result is over `JETBUS_MAX_RESULT_BYTES`, or its outcome fits no message: that job fails, alone. */
+  ResultTooLarge: "RESULT_TOO_LARGE",
+  /** An outcome names a member outside its workflow, another member's job id, or an attempt past the retries. */
+  OutcomeRefused: "OUTCOME_REFUSED",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

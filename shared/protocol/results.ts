@@ -18,10 +18,13 @@ export const RESULT_WINDOW_MS = 10_000;
 /** Shards per window: more would split each group's results into more, smaller messages. */
 export const RESULT_SHARDS = 4;
 
-/** How far a client's clock (which made the id) may be ahead of the server's. */
+/**
+ * How far readers look back from a dispatch id's time (a client clock may run behind). A time-ordered id more
+ * than this ahead of the coordinator's clock is kept on its own: readers might not reach its batch.
+ */
 export const CLOCK_SKEW_MS = 60_000;
 
-/** A result record (as JSON) up to this size is kept in a batch; a bigger one on its own. */
+/** A result record (as JSON, in UTF-8 bytes) up to this size is kept in a batch; a bigger one on its own. */
 export const BATCHED_RECORD_MAX_BYTES = 2_048;
 
 const TIME_ORDERED = /^dsp_([0-9a-f]{11})[0-9a-f]{11}([0-9a-f])$/;
@@ -32,11 +35,16 @@ export function dispatchTime(dispatchId: string): number | null {
   return m ? parseInt(m[1]!, 16) : null;
 }
 
-/** The results subject of a time-ordered dispatch id, or null for any other id. */
-export function resultSubject(dispatchId: string): string | null {
+/**
+ * The results subject of a time-ordered dispatch id, or null for any other id, and (given `now`) for an id
+ * dated more than {@link CLOCK_SKEW_MS} ahead.
+ */
+export function resultSubject(dispatchId: string, now?: number): string | null {
   const m = TIME_ORDERED.exec(dispatchId);
   if (!m) return null;
-  const window = Math.floor(parseInt(m[1]!, 16) / RESULT_WINDOW_MS);
+  const at = parseInt(m[1]!, 16);
+  if (now !== undefined && at > now + CLOCK_SKEW_MS) return null;
+  const window = Math.floor(at / RESULT_WINDOW_MS);
   return `jetbus.results.${window}.${parseInt(m[2]!, 16) % RESULT_SHARDS}`;
 }
 

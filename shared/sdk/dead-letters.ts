@@ -5,33 +5,14 @@
  * dead letter.
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
+import { NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter, JobEnvelope } from "../protocol/schemas.ts";
-import { parseJson } from "../protocol/validate.ts";
+import { check, parseJson } from "../protocol/validate.ts";
+import { DeadLetter as DeadLetterSchema } from "../protocol/dead-letter.ts";
+import { deadLetterInfo } from "./dead-letter-info.ts";
 import type { JobSender } from "../nats/job-sender.ts";
 import type { DeadLetterInfo, DeadLetters } from "./types.ts";
-
-function info(seq: number, subject: string, d: DeadLetter): DeadLetterInfo {
-  const out: DeadLetterInfo = {
-    seq,
-    reason: d.reason,
-    subject,
-    sourceSubject: d.source_subject,
-    ...(d.raw !== undefined ? { raw: d.raw } : {}),
-    error: fromErrorBody(d.error),
-    attempts: d.attempts,
-    failedAt: new Date(d.failed_at),
-  };
-  if (d.envelope) {
-    out.jobType = d.envelope.type;
-    out.queue = d.envelope.queue;
-    out.dispatchId = d.envelope.dispatch_id;
-    out.jobId = d.envelope.job_id;
-    out.payload = d.envelope.payload ?? null;
-  }
-  return out;
-}
 
 export class NatsDeadLetters implements DeadLetters {
   constructor(
@@ -57,30 +38,31 @@ export class NatsDeadLetters implements DeadLetters {
       if (out.length >= limit) break;
       const m = await consumer.next({ expires: 1_000 });
       if (!m) break;
-      out.push(info(m.seq, m.subject, parseJson(m.data, "dead letter") as DeadLetter));
+      out.push(deadLetterInfo(m.seq, m.subject, m.data));
       if (m.info.pending === 0) break;
     }
     await consumer.delete().catch(() => undefined);
     return out;
   }
 
-  private async get(seq: number): Promise<{ subject: string; letter: DeadLetter }> {
+  private async get(seq: number): Promise<{ subject: string; data: Uint8Array }> {
     const jsm = await this.jsm();
     const sm = await jsm.streams.getMessage(STREAMS.deadLetters, { seq }).catch(() => null);
     if (!sm) throw new NotFoundError(`dead letter ${seq}`);
-    return { subject: sm.subject, letter: parseJson(sm.data, "dead letter") as DeadLetter };
+    return { subject: sm.subject, data: sm.data };
   }
 
   async show(seq: number): Promise<DeadLetterInfo> {
-    const { subject, letter } = await this.get(seq);
-    return info(seq, subject, letter);
+    const { subject, data } = await this.get(seq);
+    return deadLetterInfo(seq, subject, data);
   }
 
   async replay(seq: number): Promise<{ dispatchId: string }> {
-    const { letter } = await this.get(seq);
-    if (!letter.envelope)
+    const { data } = await this.get(seq);
+    const letter = parseJson(data, "dead letter") as Partial<DeadLetter>;
+    if (!check(DeadLetterSchema, letter) || !letter.envelope)
       throw new ValidationError(
-        `dead letter ${seq} could not be decoded (${letter.error.message}): nothing to replay`,
+        `dead letter ${seq} could not be decoded (${letter.error?.message ?? "not a dead letter"}): nothing to replay`,
       );
     const env: JobEnvelope = {
       ...letter.envelope,

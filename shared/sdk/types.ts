@@ -77,7 +77,9 @@ export interface DeadLetterInfo {
   sourceSubject: string;
   /** the undecodable text of a malformed message */
   raw?: string;
-  reason: "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler";
+  /** `unreadable`: the stored message is not a dead letter at all (its text is in `raw`) */
+  reason:
+    "exhausted" | "permanent" | "worker_died" | "malformed" | "no_handler" | "outcome_refused" | "unreadable";
   subject: string;
   jobType?: string;
   queue?: string;

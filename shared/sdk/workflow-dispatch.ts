@@ -4,6 +4,8 @@
  * well under the server's max payload, so a 100,000-member batch is as easy as a 3-member one.
  */
 import { newId } from "../ids.ts";
+import { byteLength, packBySize } from "../protocol/budgets.ts";
+import { ValidationError } from "../protocol/errors.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
 import type { JobRequest, WorkflowOk } from "../protocol/schemas.ts";
 import type { BatchSpec, ChainSpec } from "./builders.ts";
@@ -35,23 +37,9 @@ export async function sendChain(requester: Requester, spec: ChainSpec): Promise<
   return chainId;
 }
 
-/** Splits member requests into chunks under both a count and a byte budget. */
+/** Splits member requests into chunks under both a count and a byte budget (an oversize one goes alone). */
 export function chunk(requests: JobRequest[], maxBytes: number, maxJobs = MAX_CHUNK_JOBS): JobRequest[][] {
-  const out: JobRequest[][] = [];
-  let cur: JobRequest[] = [];
-  let bytes = 0;
-  for (const r of requests) {
-    const size = JSON.stringify(r).length + 1;
-    if (cur.length > 0 && (cur.length >= maxJobs || bytes + size > maxBytes)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += size;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
+  return packBySize(requests, (r) => byteLength(JSON.stringify(r)), maxBytes, maxJobs, true).packs;
 }
 
 export async function sendBatch(
@@ -60,10 +48,9 @@ export async function sendBatch(
   maxPayloadBytes: number,
 ): Promise<string> {
   const batchId = newId("bat");
-  const chunks = chunk(
-    spec.jobs.map((j) => toJobRequest(j)),
-    Math.floor(maxPayloadBytes / 2),
-  );
+  const requests = spec.jobs.map((j) => toJobRequest(j));
+  const budget = Math.floor(maxPayloadBytes / 2);
+  let chunks = chunk(requests, budget);
   const create = {
     v: 1,
     batch_id: batchId,
@@ -80,16 +67,38 @@ export async function sendBatch(
   };
   await requester.request<WorkflowOk>(REQUEST_SUBJECTS.batchCreate, create);
   let offset = chunks[0]!.length;
-  for (let i = 1; i < chunks.length; i++) {
-    const jobs = chunks[i]!;
-    await requester.request<WorkflowOk>(REQUEST_SUBJECTS.batchAppend, {
-      v: 1,
-      batch_id: batchId,
-      offset,
-      jobs,
-      seal: i === chunks.length - 1,
-    });
+  chunks = chunks.slice(1);
+  for (let resumes = 0; chunks.length > 0;) {
+    const jobs = chunks[0]!;
+    try {
+      await requester.request<WorkflowOk>(REQUEST_SUBJECTS.batchAppend, {
+        v: 1,
+        batch_id: batchId,
+        offset,
+        jobs,
+        seal: chunks.length === 1,
+      });
+    } catch (err) {
+      // The record is behind this chunk (an earlier append was answered but not kept): resume from the
+      // recorded chunk rather than leave the batch half-made.
+      const recorded = recordedMembers(err);
+      if (recorded === null || recorded >= offset || resumes++ >= MAX_RESUMES) throw err;
+      offset = recorded;
+      chunks = chunk(requests.slice(offset), budget);
+      continue;
+    }
     offset += jobs.length;
+    chunks = chunks.slice(1);
   }
   return batchId;
+}
+
+/** How often one batch's creation resumes from the recorded chunk before it gives up. */
+const MAX_RESUMES = 3;
+
+/** The members a gap rejection says are recorded (`details.recorded`), or null for any other error. */
+function recordedMembers(err: unknown): number | null {
+  if (!(err instanceof ValidationError)) return null;
+  const recorded = (err.details as { recorded?: unknown } | undefined)?.recorded;
+  return typeof recorded === "number" && Number.isInteger(recorded) && recorded >= 0 ? recorded : null;
 }

@@ -107,6 +107,11 @@ export const metrics = {
     help: "Outcome entries the coordinator handled",
     labelNames: ["status"] as const,
   }),
+  invalidMessages: new Counter({
+    name: "jetbus_invalid_messages_total",
+    help: "Messages and records a reader skipped or refused (each also logged), by where and why",
+    labelNames: ["source", "reason"] as const,
+  }),
   natsPermissionErrors: new Counter({
     name: "jetbus_nats_permission_errors_total",
     help: "Publishes, subscriptions and JetStream calls the NATS server refused for this user's permissions",

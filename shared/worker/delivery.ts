@@ -19,6 +19,8 @@ import { onArrival } from "../core/waits.ts";
 import { JetbusError, ReleaseError, toErrorBody } from "../protocol/errors.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { jobConsumerName } from "../protocol/names.ts";
+import { RecordedOutcomes } from "./recorded-outcomes.ts";
+import { checkedResult } from "./result-budget.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
 import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
@@ -26,7 +28,6 @@ import { HEADERS } from "../protocol/headers.ts";
 import { scheduledInPlace, subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
 import type { JobSender } from "../nats/job-sender.ts";
-import { findResult } from "../nats/result-reader.ts";
 import type { JetStreamPublisher } from "../nats/publisher.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { jobMetrics, metrics } from "../telemetry/metrics.ts";
@@ -34,8 +35,9 @@ import type { CancelWatcher } from "./cancel-watcher.ts";
 import { JobContext, type JobRuntime } from "./context.ts";
 import { deadLetter, deadLetterRaw } from "../nats/dead-letter-writer.ts";
 import type { Handler, Middleware } from "./middleware.ts";
-import type { OutcomeReporter } from "./outcome-reporter.ts";
-import { runAttempt } from "./run-attempt.ts";
+import { runAttempt, type AttemptResult } from "./run-attempt.ts";
+import { truncateError } from "../core/truncate.ts";
+import { OutcomeTooLargeError, type OutcomeReporter } from "./outcome-reporter.ts";
 import { context, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import {
@@ -58,7 +60,7 @@ export interface DeliveryDeps {
   nc: NatsConnection;
   publisher: JetStreamPublisher;
   sender: JobSender;
-  reporter: OutcomeReporter;
+  reporter: Pick<OutcomeReporter, "report">;
   cancels: CancelWatcher;
   runtime: JobRuntime;
   log: Logger;
@@ -73,6 +75,10 @@ export interface DeliveryDeps {
   onOutcomeStored: () => void;
   /** recorded results of plain jobs: a redelivered job found there is not run again */
   results?: { jsm: JetStreamManager; bucket: KV };
+  /** workflow records (read only): a redelivered member, node or callback recorded there is not run again */
+  workflows?: KV;
+  /** how long a redelivery that would be dead-lettered as worker_died waits for its outcome to be recorded */
+  settleWaitMs?: number;
 }
 
 function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Attributes {
@@ -96,7 +102,11 @@ function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Att
 }
 
 export class DeliveryProcessor {
-  constructor(private readonly d: DeliveryDeps) {}
+  private readonly recorded: RecordedOutcomes;
+
+  constructor(private readonly d: DeliveryDeps) {
+    this.recorded = new RecordedOutcomes(d);
+  }
 
   async process(m: PulledMsg): Promise<void> {
     const deliveredAt = this.d.hopTiming ? Date.now() : 0;
@@ -191,7 +201,7 @@ export class DeliveryProcessor {
       await this.report(m, base, "skipped");
       return;
     }
-    if (m.info.deliveryCount > 1 && (await this.alreadyFinished(env))) {
+    if (m.info.deliveryCount > 1 && (await this.recorded.has(env))) {
       // A redelivery after a lost ack (e.g. a NATS restart): the job has its outcome, so it is not run again
       // and not mistaken for a delivery whose worker died.
       log().info("redelivered job already has an outcome: acked without running it");
@@ -199,6 +209,13 @@ export class DeliveryProcessor {
       return;
     }
     const before = beforeRun(attempt, env.options);
+    if (before.kind === "dead-letter" && (await this.recorded.within(env, this.d.settleWaitMs ?? 3_000))) {
+      // Its outcome was stored (by this worker, or another one whose ack was lost) but not yet recorded when
+      // it came back: a lost ack, not a dead worker.
+      log().info("redelivered job's outcome was recorded meanwhile: acked, not dead-lettered");
+      m.ack();
+      return;
+    }
     if (before.kind === "dead-letter") {
       // Every earlier delivery ended with its worker gone: do not run it again.
       const error: ErrorBody = {
@@ -223,7 +240,7 @@ export class DeliveryProcessor {
     // No heartbeat timer here: the pull loop keeps every running job's message alive.
     const handle = this.d.run(reg);
     jm.inFlight.inc();
-    let result;
+    let result: AttemptResult;
     try {
       result = await runAttempt(
         (signal) => handle(new JobContext(env, attempt, signal, log, () => m.working(), this.d.runtime)),
@@ -234,10 +251,19 @@ export class DeliveryProcessor {
       jm.inFlight.dec();
     }
     if (this.d.abandoned(m)) return;
+    // A result over its budget fails this job (RESULT_TOO_LARGE ends retries) instead of vanishing.
+    let value: unknown;
+    if (result.ok) {
+      const checked = checkedResult(result.value, this.d.maxResultBytes, log);
+      if (checked instanceof JetbusError) result = { ok: false, error: checked, timedOut: false };
+      else value = checked;
+    }
     const finished = Date.now();
     const seconds = (finished - started) / 1000;
     const err = result.ok ? undefined : result.error;
-    const error = result.ok ? undefined : toErrorBody(err);
+    // The outcome (and every record made from it) keeps a bounded error; the dead letter keeps more.
+    const fullError = result.ok ? undefined : toErrorBody(err);
+    const error = fullError && truncateError(fullError);
     const failure =
       err instanceof ReleaseError
         ? { code: err.code, releaseAfterMs: err.retryAfterMs }
@@ -250,9 +276,7 @@ export class DeliveryProcessor {
         span?.setAttribute(ATTR.outcome, "succeeded");
         jm.durationSucceeded.observe(seconds);
         jm.succeeded.inc();
-        await this.report(m, base, "succeeded", {
-          result: this.resultValue(result.ok ? result.value : undefined, log),
-        });
+        await this.report(m, base, "succeeded", value === undefined ? {} : { result: value });
         return;
       }
       case "release": {
@@ -280,7 +304,7 @@ export class DeliveryProcessor {
         m,
         { ...env, attempt },
         settlement.reason,
-        error!,
+        fullError!,
         settlement.attempts,
       );
       await this.report(m, base, "failed", { error: error! });
@@ -290,14 +314,6 @@ export class DeliveryProcessor {
       await this.requeue(m, { ...env, attempt: settlement.attempt }, settlement.notBefore, "a", sendTrace);
       await this.report(m, base, "retried", { error: error! });
     }
-  }
-
-  /** A plain job (not a replay) whose terminal outcome the coordinator has already recorded. */
-  private async alreadyFinished(env: JobEnvelope): Promise<boolean> {
-    if (!this.d.results || env.chain || env.batch || env.callback) return false;
-    const { jsm, bucket } = this.d.results;
-    const r = await findResult(jsm, bucket, env.dispatch_id).catch(() => null);
-    return !!r && (r.replay ?? 0) === (env.replay ?? 0);
   }
 
   /**
@@ -326,26 +342,6 @@ export class DeliveryProcessor {
     return this.d.sender.send(next, `${env.job_id}@${tag}${m.seq}`, trace);
   }
 
-  private resultValue(value: unknown, log: () => Logger): unknown {
-    if (value === undefined) return undefined;
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (err) {
-      log().warn({ err: String(err) }, "handler result is not JSON-serialisable: not recorded");
-      return undefined;
-    }
-    if (json === undefined) return undefined;
-    if (json.length > this.d.maxResultBytes) {
-      log().warn(
-        { bytes: json.length, limit: this.d.maxResultBytes },
-        "handler result too large: not recorded",
-      );
-      return undefined;
-    }
-    return JSON.parse(json) as unknown;
-  }
-
   private async report(
     m: PulledMsg,
     b: { env: JobEnvelope; attempt: number; trace: TraceFields; started: number; deliveredAt: number },
@@ -364,7 +360,27 @@ export class DeliveryProcessor {
         ? { timing: { enqueued_at: env.enqueued_at, delivered_at: b.deliveredAt, started_at: b.started } }
         : {}),
     });
-    await this.d.reporter.report(entry);
+    try {
+      await this.d.reporter.report(entry);
+    } catch (err) {
+      // Only this job's outcome fits no message: it fails alone (dead letter, then a small failed outcome).
+      if (!(err instanceof OutcomeTooLargeError) || (status === "failed" && extra.result === undefined))
+        throw err;
+      const error = toErrorBody(err);
+      this.d.log.warn({ job_id: env.job_id, error }, "outcome too large: the job fails");
+      await deadLetter(
+        this.d.publisher,
+        m,
+        { ...env, attempt: b.attempt },
+        "permanent",
+        error,
+        b.attempt + 1,
+      );
+      return this.report(m, b, "failed", { error });
+    }
+    // Stored: from now on a redelivery of this job here is a lost ack, not a death. (Not before: an outcome
+    // that never got stored must not make its job look finished.)
+    if (status === "succeeded" || status === "failed") this.recorded.reportedHere(env);
     this.d.onOutcomeStored();
     m.ack();
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.

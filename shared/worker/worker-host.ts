@@ -31,6 +31,7 @@ import { DeliveryProcessor, type Registration } from "./delivery.ts";
 import { monitorEventLoop } from "./loop-monitor.ts";
 import { compose, type Handler, type Middleware } from "./middleware.ts";
 import type { JobContext } from "./context.ts";
+import { messageBudget } from "../protocol/budgets.ts";
 import { OutcomeReporter } from "./outcome-reporter.ts";
 import { RegistryHeartbeat } from "./registry-heartbeat.ts";
 
@@ -156,8 +157,11 @@ export class WorkerHost {
     const { log } = this.o;
     this.cancels = new CancelWatcher(this.o.buckets.cancels, log);
     await this.cancels.start();
-    this.reporter = new OutcomeReporter(this.o.publisher, subjects.outcomes(this.workerId), (err) =>
-      log.warn({ err: String(err) }, "outcome publish failed; retrying"),
+    this.reporter = new OutcomeReporter(
+      this.o.publisher,
+      subjects.outcomes(this.workerId),
+      (err) => log.warn({ err: String(err) }, "outcome publish failed"),
+      { maxBytes: messageBudget(this.o.nc.info?.max_payload, this.o.topology.maxMessageBytes) },
     );
     this.processor = new DeliveryProcessor({
       nc: this.o.nc,
@@ -174,6 +178,7 @@ export class WorkerHost {
       abandoned: (m) => this.abandoned.has(m),
       onOutcomeStored: this.o.onOutcomeStored ?? (() => undefined),
       results: { jsm: this.o.jsm, bucket: this.o.buckets.results },
+      workflows: this.o.buckets.workflows,
     });
     this.started = true;
     for (const type of this.registrations.keys()) await this.startType(type);

@@ -10,7 +10,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { jetstream } from "@nats-io/jetstream";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
-import { WorkerDirectory } from "../../shared/nats/worker-directory.ts";
+import { listWorkers, WorkerDirectory } from "../../shared/nats/worker-directory.ts";
 import { RegistryHeartbeat } from "../../shared/worker/registry-heartbeat.ts";
 
 let server: NatsServer;
@@ -66,5 +66,41 @@ it("follows heartbeats, a purge on shutdown, and a worker that stops beating", a
   } finally {
     await early.stop();
     await directory.stop();
+  }
+});
+
+it('skips a record that is not a worker record ("serves": 5, not JSON), and keeps the good ones', async () => {
+  const dir = new WorkerDirectory(kv, log);
+  await dir.start();
+  try {
+    const good = {
+      v: 1,
+      id: "wrk_good",
+      host: "h",
+      pid: 1,
+      started_at: Date.now(),
+      heartbeat_at: Date.now(),
+      heartbeat_ms: 60_000,
+      serves: [{ queue: "default", type: "t", concurrency: 1 }],
+    };
+    await kv.put("wrk_bad", JSON.stringify({ ...good, id: "wrk_bad", serves: 5 }));
+    await kv.put("wrk_junk", "\u0000not json");
+    await kv.put("wrk_good", JSON.stringify(good));
+    await waitFor("the good record to be live", () => dir.live().some((w) => w.id === "wrk_good"));
+    assert.deepEqual(
+      dir
+        .live()
+        .map((w) => w.id)
+        .filter((id) => id.startsWith("wrk_")),
+      ["wrk_good"],
+    );
+    // Every reader can iterate what it gets.
+    for (const w of dir.live()) for (const s of w.serves) assert.equal(typeof s.type, "string");
+    assert.deepEqual(
+      (await listWorkers(kv)).map((w) => w.id).filter((id) => id.startsWith("wrk_")),
+      ["wrk_good"],
+    );
+  } finally {
+    await dir.stop();
   }
 });

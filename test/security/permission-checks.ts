@@ -100,7 +100,8 @@ const worker: Check[] = [
     pub: api("STREAM.DELETE", STREAMS.jobs),
     allowed: false,
   },
-  { role: "worker", action: "read workflow state", pub: kvGet(BUCKETS.workflows, "batch.x"), allowed: false },
+  // Read only: a redelivered member whose outcome is recorded is settled from the record (issue 12, item 3).
+  { role: "worker", action: "read workflow state", pub: kvGet(BUCKETS.workflows, "batch.x"), allowed: true },
   { role: "worker", action: "forge an event", pub: subjects.events("job", "perm"), allowed: false },
   { role: "worker", action: "answer dispatch requests", sub: REQUEST_SUBJECTS.dispatch, allowed: false },
   { role: "worker", action: "read the clients' replies", sub: "_INBOX.client.>", allowed: false },

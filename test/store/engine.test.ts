@@ -5,6 +5,7 @@
  * twice, and the outbox: a crash between the write and the publish leaves the effects in the record, and the
  * reconciler's `flushOutbox` (or the next apply) performs each of them exactly once.
  */
+import { memberJobId, nodeJobId } from "../../shared/core/ids.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -53,7 +54,13 @@ const failed = (index: number): MemberOutcome => ({
 
 /** The coordinator's transition: apply these outcomes to whatever the record holds now. */
 function outcomes(engine: WorkflowEngine, os: MemberOutcome[]): TransitionFn {
-  return (cur) => (cur ? applyOutcomes(cur, os, { now: engine.now(), newId: engine.newId }) : null);
+  // Each outcome names its member's own job id (the core refuses any other).
+  const own = (cur: WorkflowState) =>
+    os.map((o) => ({
+      ...o,
+      jobId: cur.kind === "chain" ? nodeJobId(cur.id, o.index) : memberJobId(cur.id, o.index),
+    }));
+  return (cur) => (cur ? applyOutcomes(cur, own(cur), { now: engine.now(), newId: engine.newId }) : null);
 }
 
 /** Creates a record through the engine, as the dispatcher does (so it is also marked active). */

@@ -1,0 +1,52 @@
+/**
+ * @module
+ * Which member outcomes can never be true, whatever the order of arrival: a member index outside the
+ * workflow, a job id that is not that member's, a type or queue that is not its own, or an attempt past the
+ * retries its job was dispatched with. Anyone may publish on the outcome subjects, so such an entry is refused
+ * (dead-lettered by the shell with reason `outcome_refused`) and never counted.
+ */
+import { memberJobId, nodeJobId } from "./ids.ts";
+import type { BatchState, ChainState, MemberOutcome, WorkflowState } from "./types.ts";
+
+/** Why this outcome cannot belong to the workflow, or null when it may. */
+export function refusal(s: WorkflowState, o: MemberOutcome): string | null {
+  return s.kind === "chain" ? chainRefusal(s, o) : batchRefusal(s, o);
+}
+
+function chainRefusal(s: ChainState, o: MemberOutcome): string | null {
+  if (!Number.isInteger(o.index) || o.index < 0 || o.index >= s.nodes.length)
+    return `node index ${o.index} is outside the chain (${s.nodes.length} nodes)`;
+  if (o.jobId !== nodeJobId(s.id, o.index)) return `job id ${o.jobId} is not node ${o.index}'s`;
+  const node = s.nodes[o.index]!;
+  return mismatch(o, node.queue, node.type) ?? pastRetries(o, node.options.retry ?? 0);
+}
+
+function batchRefusal(s: BatchState, o: MemberOutcome): string | null {
+  if (!Number.isInteger(o.index) || o.index < 0 || o.index >= s.total)
+    return `member index ${o.index} is outside the batch (${s.total} members)`;
+  if (o.jobId !== memberJobId(s.id, o.index)) return `job id ${o.jobId} is not member ${o.index}'s`;
+  const m = memberAt(s, o.index);
+  return (m && mismatch(o, m[0], m[1])) ?? pastRetries(o, s.maxRetry);
+}
+
+function mismatch(o: MemberOutcome, queue: string, type: string): string | null {
+  if (o.type !== undefined && o.type !== type) return `type ${o.type} is not the member's (${type})`;
+  if (o.queue !== undefined && o.queue !== queue) return `queue ${o.queue} is not the member's (${queue})`;
+  return null;
+}
+
+/** `retry` undefined: a record written before members' retries were kept, so nothing to check against. */
+function pastRetries(o: MemberOutcome, retry: number | undefined): string | null {
+  if (o.attempt === undefined || retry === undefined || o.attempt <= retry) return null;
+  return `attempt ${o.attempt} exceeds the job's ${retry} retries`;
+}
+
+/** The run-length entry [queue, type, count] that holds member `index`. */
+function memberAt(s: BatchState, index: number): [string, string, number] | undefined {
+  let start = 0;
+  for (const m of s.members) {
+    if (index < start + m[2]) return m;
+    start += m[2];
+  }
+  return undefined;
+}

@@ -1,0 +1,142 @@
+/**
+ * @module
+ * An outcome group that fails half-way (B4): its results were published, then a workflow write failed. The
+ * group is handed back at once (nak after 500 ms, not the ack wait), and when it comes back its results are not
+ * taken for duplicates: the done notices and job events are sent then. Only a group that succeeded as a whole
+ * makes its outcomes duplicates; a redelivered message's job facts are published again anyway (deduplicated
+ * by msg id and by event id).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { OutcomeProcessor } from "../../services/coordinator/outcome-processor.ts";
+import { EventBatcher } from "../../shared/nats/event-batcher.ts";
+import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
+import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
+import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
+import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
+import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
+import { newId } from "../../shared/ids.ts";
+import { STREAMS } from "../../shared/protocol/names.ts";
+import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
+import { subjects } from "../../shared/protocol/subjects.ts";
+import { createLogger } from "../../shared/telemetry/logger.ts";
+import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { WorkflowEngine, type TransitionFn } from "../../shared/workflow/engine.ts";
+import type { WorkflowRef } from "../../shared/workflow/store.ts";
+
+let server: NatsServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let publisher: JetStreamPublisher;
+
+before(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url, noAsyncTraces: true });
+  jsm = await jetstreamManager(nc);
+  await provisionTopology(nc, jsm, DEFAULT_TOPOLOGY, createLogger("test", "silent"));
+  publisher = new JetStreamPublisher(nc);
+});
+
+after(async () => {
+  publisher?.close();
+  await nc?.close();
+  await server?.stop();
+});
+
+/** A workflow write that fails the first `fails` times (a KV leader change, a time-out). */
+class FlakyEngine extends WorkflowEngine {
+  fails = 1;
+  override apply(ref: WorkflowRef, fn: TransitionFn): ReturnType<WorkflowEngine["apply"]> {
+    if (this.fails-- > 0) return Promise.reject(new Error("simulated workflow write time-out"));
+    return super.apply(ref, fn);
+  }
+}
+
+function pulled(seq: number, deliveryCount: number, outcomes: OutcomeEntry[]) {
+  const m = {
+    subject: "jetbus.outcomes.w1",
+    data: new TextEncoder().encode(JSON.stringify({ v: 1, outcomes })),
+    seq,
+    info: { stream: STREAMS.outcomes, consumer: "c", deliveryCount, streamSequence: seq, pending: 0 },
+    acks: 0,
+    naks: [] as (number | undefined)[],
+    ack() {
+      m.acks++;
+    },
+    nak(delayMs?: number) {
+      m.naks.push(delayMs);
+    },
+    working() {},
+    term() {},
+  };
+  return m satisfies PulledMsg;
+}
+
+const outcome = (over: Partial<OutcomeEntry>): OutcomeEntry => ({
+  job_id: "j",
+  dispatch_id: newId("dsp"),
+  type: "t",
+  queue: "default",
+  attempt: 0,
+  status: "succeeded",
+  result: { ok: true },
+  started_at: 1,
+  finished_at: 2,
+  ...over,
+});
+
+describe("an outcome group that fails half-way", () => {
+  it("is handed back at once, and its results' done notices and events are sent when it comes back", async () => {
+    const { workflows } = await openBuckets(nc);
+    const engine = new FlakyEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
+    const events = new EventBatcher(publisher, "partial", () => undefined);
+    const processor = new OutcomeProcessor({
+      nc,
+      publisher,
+      engine,
+      events,
+      log: createLogger("test", "silent"),
+    });
+    const plain = outcome({ job_id: "plain1" });
+    const member = outcome({ job_id: "bat_x_m0", batch: { id: "bat_x", index: 0 } });
+    const notices: string[] = [];
+    const sub = nc.subscribe(subjects.done(plain.dispatch_id), {
+      callback: (_e, m) => {
+        notices.push(m.string());
+      },
+    });
+    await nc.flush();
+    const eventsBefore = (await jsm.streams.info(STREAMS.events)).state.messages;
+
+    const first = [pulled(101, 1, [plain]), pulled(102, 1, [member])];
+    await assert.rejects(processor.handleGroup(first), /simulated/);
+    assert.deepEqual(
+      first.map((m) => m.naks),
+      [[500], [500]],
+      "handed back after 500 ms",
+    );
+    assert.deepEqual(
+      first.map((m) => m.acks),
+      [0, 0],
+    );
+    assert.equal(notices.length, 0);
+
+    const again = [pulled(101, 2, [plain]), pulled(102, 2, [member])];
+    await processor.handleGroup(again);
+    assert.deepEqual(
+      again.map((m) => m.acks),
+      [1, 1],
+    );
+    await waitFor("the done notice of the redelivered result", () => notices.length === 1);
+    const eventsAfter = (await jsm.streams.info(STREAMS.events)).state.messages;
+    assert.ok(eventsAfter > eventsBefore, "the job facts were published");
+
+    // Now the group succeeded: the same result again is a duplicate (no second notice)...
+    await processor.handleGroup([pulled(103, 1, [plain])]);
+    await nc.flush();
+    assert.equal(notices.length, 1);
+    sub.unsubscribe();
+  });
+});
