@@ -30,9 +30,13 @@ export async function deadLetter(
     attempts,
     failed_at: Date.now(),
   };
-  await publisher.publish(subjects.deadLetter(env.queue, env.type, envelopeWorkflowId(env)), encodeMessage(entry), {
-    msgId: `dlq-${m.info.stream}-${m.seq}`,
-  });
+  await publisher.publish(
+    subjects.deadLetter(env.queue, env.type, envelopeWorkflowId(env)),
+    encodeMessage(entry),
+    {
+      msgId: `dlq-${m.info.stream}-${m.seq}`,
+    },
+  );
 }
 
 /** A stored message nobody can read: keep its text and say why, so it can be inspected and nothing is lost. */

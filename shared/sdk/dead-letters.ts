@@ -40,6 +40,7 @@ function info({ seq, subject, letter: d, workflowId }: ScannedLetter): DeadLette
     out.jobId = d.envelope.job_id;
     out.payload = d.envelope.payload ?? null;
     out.attempt = d.envelope.attempt;
+    out.envelope = d.envelope;
   }
   if (workflowId) out.workflowId = workflowId;
   return out;

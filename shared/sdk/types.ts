@@ -4,7 +4,7 @@
  * `createFakeBus`), dispatch results, wait outcomes, events and dead letters.
  */
 import type { JetbusError } from "../protocol/errors.ts";
-import type { EventKind } from "../protocol/schemas.ts";
+import type { EventKind, JobEnvelope } from "../protocol/schemas.ts";
 import type { JobContext } from "../worker/context.ts";
 import type { Handler, Middleware } from "../worker/middleware.ts";
 import type { RegisterOptions } from "../worker/worker-host.ts";
@@ -87,6 +87,8 @@ export interface DeadLetterInfo {
   payload?: unknown;
   /** the envelope's attempt when it was dead-lettered */
   attempt?: number;
+  /** the job as it was last delivered (wire form) */
+  envelope?: JobEnvelope;
   /** the chain or batch the job belongs to (a member, a node or a callback) */
   workflowId?: string;
   error: JetbusError;
