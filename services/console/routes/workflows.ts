@@ -12,6 +12,8 @@ import { ID_PATTERN } from "../../../shared/protocol/fields.ts";
 import { NotFoundError, ValidationError } from "../../../shared/protocol/errors.ts";
 import { findResult } from "../../../shared/nats/result-reader.ts";
 import type { BatchState, ChainState } from "../../../shared/core/types.ts";
+import { Bitmap } from "../../../shared/core/bitmap.ts";
+import { parseWorkflowJobId } from "../../../shared/core/ids.ts";
 import { audited } from "../audit.ts";
 import type { ConsoleDeps, ConsoleEnv } from "../deps.ts";
 import { requireOperator } from "../middleware.ts";
@@ -70,18 +72,41 @@ export function workflowRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
       if (b) return c.json({ kind: "batch", id });
       if (ch) return c.json({ kind: "chain", id });
       const result = await findResult(d.jsm, d.results, id);
-      const letters = result
-        ? (
-            await d.bus.deadLetters.list({ queue: result.queue, type: result.type, limit: LOOKUP_SCAN })
-          ).filter((l) => l.dispatchId === id || l.jobId === id)
+      // A workflow's job (a member, node or callback): its letters are selected by the workflow's token.
+      const owner = parseWorkflowJobId(id);
+      const ownerState = owner ? ((await batch(owner.workflowId)) ?? (await chain(owner.workflowId))) : null;
+      const filter = ownerState
+        ? { batch: ownerState.id }
+        : result
+          ? { queue: result.queue, type: result.type }
+          : null;
+      const letters = filter
+        ? (await d.bus.deadLetters.list({ ...filter, limit: LOOKUP_SCAN })).filter(
+            (l) => l.jobId === id || (!ownerState && l.dispatchId === id),
+          )
         : [];
-      if (!result && letters.length === 0) throw new NotFoundError(`a job, chain or batch with id ${id}`);
+      if (!result && !ownerState && letters.length === 0)
+        throw new NotFoundError(`a job, chain or batch with id ${id}`);
+      const member =
+        ownerState && owner
+          ? {
+              workflowId: ownerState.id,
+              workflowKind: ownerState.kind,
+              role: owner.role,
+              index: owner.index ?? null,
+              ...(ownerState.kind === "batch" && owner.role === "member" && owner.index !== undefined
+                ? { outcomeRecorded: Bitmap.decode(ownerState.done).has(owner.index) }
+                : {}),
+            }
+          : null;
+      const dispatchId = result?.dispatch_id ?? ownerState?.dispatchId ?? letters[0]?.dispatchId ?? id;
       return c.json({
         kind: "job",
         id,
         result,
-        deadLetter: letters.length ? letterView(letters.at(-1)!) : null,
-        traceUrl: traceUrl(d.config.jaegerUrl, result?.dispatch_id ?? id),
+        member,
+        deadLetter: letters.length ? letterView(letters.at(-1)!, true) : null,
+        traceUrl: traceUrl(d.config.jaegerUrl, dispatchId),
       });
     });
 }
