@@ -23,8 +23,9 @@ export function Progress({ b }) {
       <div class="failed" style=${{ width: pct(b.failed) }}></div>
     </div>
     <p data-testid="counts">
-      processed <b data-testid="processed">${b.processed}</b> / <b data-testid="total">${b.total}</b>, failed
-      <b data-testid="failed">${b.failed}</b>, pending <b data-testid="pending">${b.pending}</b>
+      processed <b data-testid="processed">${b.processed}</b> /
+      <b data-testid="total">${b.total}</b>,${" "}failed${" "}
+      <b data-testid="failed">${b.failed}</b>,${" "}pending${" "}<b data-testid="pending">${b.pending}</b>
     </p>
   </div>`;
 }
@@ -58,9 +59,9 @@ export function Batch({ id }) {
   return html`<section data-testid="batch-view">
     <h2>batch ${b.name ? b.name + " · " : ""}<code>${b.id}</code></h2>
     <p>
-      state <b data-testid="state">${b.state}</b> · queue ${b.queue} ·
-      ${b.allowFailures ? "allows failures" : "fails on the first failure"} · created ${time(b.createdAt)} ·
-      updated ${time(b.updatedAt)}
+      state <b data-testid="state">${b.state}</b>
+      ${` · queue ${b.queue} · ${b.allowFailures ? "allows failures" : "fails on the first failure"}`}
+      ${` · created ${time(b.createdAt)} · updated ${time(b.updatedAt)}`}
       ${b.traceUrl && html` · <a href=${b.traceUrl} target="_blank" rel="noopener">trace</a>`}
     </p>
     <${Progress} b=${b} />

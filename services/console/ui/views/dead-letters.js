@@ -97,8 +97,7 @@ export function DeadLetters({ query }) {
       confirm &&
       html`<div class="confirm" data-testid="confirm">
         <p data-testid="confirm-text">
-          ${confirm.kind} ${confirm.count} dead letter${confirm.count === 1 ? "" : "s"} matching
-          ${confirm.filter}?
+          ${`${confirm.kind} ${confirm.count} dead letter${confirm.count === 1 ? "" : "s"} matching ${confirm.filter}?`}
         </p>
         <button data-testid="confirm-yes" disabled=${confirm.count === 0} onClick=${doBulk}>
           yes, ${confirm.kind} ${confirm.count}
