@@ -33,6 +33,9 @@ export interface FilterableLetter {
   failedAt: number;
 }
 
+/** The reserved queue token of letters nobody could decode (`jetbus.dlq._invalid.<source>`). */
+export const INVALID_QUEUE = "_invalid";
+
 export const FILTER_KEYS = ["queue", "type", "reason", "batch", "since", "until"] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
@@ -82,7 +85,8 @@ export function parseFilterFields(fields: Record<string, string | undefined>, ti
       if ((DEAD_LETTER_REASONS as readonly string[]).includes(value))
         filter.reason = value as DeadLetterReasonName;
       else errors.push(`reason=${JSON.stringify(value)} is not one of ${DEAD_LETTER_REASONS.join(", ")}`);
-    } else if (!patterns[k]!.test(value)) errors.push(`${k}=${JSON.stringify(value)} is not a valid ${k}`);
+    } else if (!patterns[k]!.test(value) && !(k === "queue" && value === INVALID_QUEUE))
+      errors.push(`${k}=${JSON.stringify(value)} is not a valid ${k}`);
     else filter[k] = value;
   }
   if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until)

@@ -55,7 +55,10 @@ export function decodeLetter(seq: number, subject: string, data: Uint8Array): Sc
 
 export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
   return matchesFilter(f, {
-    ...(s.letter.envelope ? { queue: s.letter.envelope.queue, jobType: s.letter.envelope.type } : {}),
+    // An undecodable message's letter has no envelope: its queue is its subject's (`_invalid`).
+    ...(s.letter.envelope
+      ? { queue: s.letter.envelope.queue, jobType: s.letter.envelope.type }
+      : { queue: s.subject.split(".")[2] }),
     reason: s.letter.reason,
     ...(s.workflowId ? { workflowId: s.workflowId } : {}),
     failedAt: s.letter.failed_at,

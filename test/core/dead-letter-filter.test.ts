@@ -51,6 +51,10 @@ describe("parsing", () => {
     assert.equal(parseFilterText("queue", times).ok, false);
     assert.equal(parseFilterText("since=-1m,until=-2m", times).ok, false);
   });
+  it("queue=_invalid names the undecodable letters", () => {
+    assert.deepEqual(parseFilterText("queue=_invalid", times), { ok: true, filter: { queue: "_invalid" } });
+    assert.equal(parseFilterText("queue=_other", times).ok, false);
+  });
   it("an empty filter is all letters", () => {
     assert.deepEqual(parseFilterText("", times), { ok: true, filter: {} });
     assert.equal(describeFilter({}, times), "(all)");
