@@ -27,7 +27,8 @@ const FLAGS = [
 /** The Chromium binary, or why there is none (the reason a skipped test prints). */
 export function findChromium(): { path: string } | { skip: string } {
   const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return existsSync(fromEnv) ? { path: fromEnv } : { skip: `CHROMIUM_PATH=${fromEnv} does not exist` };
+  if (fromEnv)
+    return existsSync(fromEnv) ? { path: fromEnv } : { skip: `CHROMIUM_PATH=${fromEnv} does not exist` };
   for (const name of ["chromium", "chromium-browser"]) {
     try {
       const path = execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
