@@ -15,7 +15,7 @@ import {
 } from "../../../shared/core/dead-letter-filter.ts";
 import { ValidationError } from "../../../shared/protocol/errors.ts";
 import { systemTimes } from "../../../shared/service/times.ts";
-import type { DeadLetterInfo } from "../../../shared/sdk/types.ts";
+import type { BulkResult, DeadLetterInfo } from "../../../shared/sdk/types.ts";
 import { audited } from "../audit.ts";
 import type { ConsoleDeps, ConsoleEnv } from "../deps.ts";
 import { requireOperator } from "../middleware.ts";
@@ -85,6 +85,18 @@ function intQuery(c: Context, key: string, fallback: number, max: number): numbe
 export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const operator = requireOperator(d.config.operators.length === 0);
   const user = (c: Context<ConsoleEnv>) => c.get("session")!.user;
+  /** A confirmed bulk action: the filter and the `upToSeq` its count returned. */
+  const bulk =
+    (
+      action: "replay_matching" | "discard_matching",
+      run: (f: DeadLetterFilter, upToSeq: number) => Promise<BulkResult>,
+    ) =>
+    async (c: Context<ConsoleEnv>) => {
+      const b = await readBody(c, Bulk);
+      const filter = filterOf(b.filter);
+      const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq };
+      return c.json(await audited(d.log, user(c), action, target, () => run(filter, b.upToSeq)));
+    };
   return new Hono<ConsoleEnv>()
     .get("/", async (c) => {
       const fields = Object.fromEntries(FILTER_KEYS.map((k) => [k, c.req.query(k)]));
@@ -102,26 +114,16 @@ export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
       const { count, upToSeq } = await d.bus.deadLetters.count(filter);
       return c.json({ count, upToSeq, filter: describeFilter(filter, systemTimes()) });
     })
-    .post("/replay", operator, async (c) => {
-      const b = await readBody(c, Bulk);
-      const filter = filterOf(b.filter);
-      const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq };
-      return c.json(
-        await audited(d.log, user(c), "replay_matching", target, () =>
-          d.bus.deadLetters.replayMatching(filter, b.upToSeq),
-        ),
-      );
-    })
-    .post("/discard", operator, async (c) => {
-      const b = await readBody(c, Bulk);
-      const filter = filterOf(b.filter);
-      const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq };
-      return c.json(
-        await audited(d.log, user(c), "discard_matching", target, () =>
-          d.bus.deadLetters.removeMatching(filter, b.upToSeq),
-        ),
-      );
-    })
+    .post(
+      "/replay",
+      operator,
+      bulk("replay_matching", (f, upTo) => d.bus.deadLetters.replayMatching(f, upTo)),
+    )
+    .post(
+      "/discard",
+      operator,
+      bulk("discard_matching", (f, upTo) => d.bus.deadLetters.removeMatching(f, upTo)),
+    )
     .get("/:seq", async (c) => c.json(letterView(await d.bus.deadLetters.show(seqParam(c)), true)))
     .post("/:seq/replay", operator, async (c) => {
       const seq = seqParam(c);
