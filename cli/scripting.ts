@@ -2,13 +2,17 @@
  * @module
  * The commands for scripts: `jetbus dispatch <type>` (and `--wait` for its outcome), `jetbus events`
  * (recent events, or `--follow` them, as JSON lines), and the dead-letter bulk actions by filter, which
- * share the console's filter (`shared/core/dead-letter-filter.ts`) and its two steps: count, confirm, act on
+ * share the console's filter (`shared/protocol/dead-letter-filter.ts`) and its two steps: count, confirm, act on
  * what was counted.
  */
 import { createInterface } from "node:readline/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { STREAMS } from "../shared/protocol/names.ts";
-import { parseFilterText, describeFilter, type DeadLetterFilter } from "../shared/core/dead-letter-filter.ts";
+import {
+  parseFilterText,
+  describeFilter,
+  type DeadLetterFilter,
+} from "../shared/protocol/dead-letter-filter.ts";
 import { ValidationError } from "../shared/protocol/errors.ts";
 import { systemTimes } from "../shared/service/times.ts";
 import { job } from "../shared/sdk/job.ts";

@@ -6,7 +6,7 @@
  * whole filter. `upToSeq` bounds a scan to the letters that existed when a count was confirmed.
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { filterSubjects, matchesFilter, type DeadLetterFilter } from "../core/dead-letter-filter.ts";
+import { filterSubjects, matchesFilter, type DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
 import { DeadLetter as DeadLetterSchema, envelopeWorkflowId } from "../protocol/dead-letter.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter } from "../protocol/schemas.ts";

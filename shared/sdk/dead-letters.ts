@@ -2,12 +2,12 @@
  * @module
  * `bus.deadLetters`: list, show, replay and remove jobs whose attempts are spent. Replay puts the envelope back
  * on its queue with attempt 0 (msg id `replay-<seq>`, so a repeated replay stores one job), then removes the
- * dead letter. Listing, counting and the bulk actions share one filter (`shared/core/dead-letter-filter.ts`) with
+ * dead letter. Listing, counting and the bulk actions share one filter (`shared/protocol/dead-letter-filter.ts`) with
  * the console and the CLI; a bulk action takes the `upToSeq` its count was made at, so it acts on the letters
  * the operator confirmed and not on ones that arrived since.
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { DeadLetterFilter } from "../core/dead-letter-filter.ts";
+import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
 import { decodeLetter, scanDeadLetters, type ScannedLetter } from "../nats/dead-letter-scan.ts";
 import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";

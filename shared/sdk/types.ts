@@ -11,7 +11,7 @@ import type { RegisterOptions } from "../worker/worker-host.ts";
 import type { BatchBuilder, ChainBuilder } from "./builders.ts";
 import type { Job } from "./job.ts";
 import type { BatchInfo, ChainInfo } from "../protocol/workflow-info.ts";
-import type { DeadLetterFilter } from "../core/dead-letter-filter.ts";
+import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
 
 export interface DispatchResult {
   dispatchId: string;
@@ -115,7 +115,7 @@ export interface BulkResult {
 }
 
 export interface DeadLetters {
-  /** Letters matching the filter, oldest first (`shared/core/dead-letter-filter.ts`). */
+  /** Letters matching the filter, oldest first (`shared/protocol/dead-letter-filter.ts`). */
   list(opts?: DeadLetterListOptions): Promise<DeadLetterInfo[]>;
   page(opts?: DeadLetterListOptions): Promise<DeadLetterPage>;
   /** How many match now, and the stream's last sequence: the set a bulk action then acts on. */

@@ -2,7 +2,7 @@
  * @module
  * The system clock and calendar as the core's `Times` (the core reads neither itself).
  */
-import type { Times } from "../core/dead-letter-filter.ts";
+import type { Times } from "../protocol/dead-letter-filter.ts";
 
 export function systemTimes(): Times {
   return {

@@ -1,6 +1,6 @@
 /**
  * @module
- * Dead letters through the shared filter (`shared/core/dead-letter-filter.ts`, as `jetbus dlq --filter`):
+ * Dead letters through the shared filter (`shared/protocol/dead-letter-filter.ts`, as `jetbus dlq --filter`):
  * a page at a time (`GET /api/dlq`), one letter, replay or discard one, and the bulk actions. A bulk action
  * is two steps: `POST /api/dlq/count` states how many match and the stream sequence it counted up to; the
  * confirmed `POST /api/dlq/replay|discard` then acts on the matching letters up to that sequence only.
@@ -12,7 +12,7 @@ import {
   FILTER_KEYS,
   parseFilterFields,
   type DeadLetterFilter,
-} from "../../../shared/core/dead-letter-filter.ts";
+} from "../../../shared/protocol/dead-letter-filter.ts";
 import { ValidationError } from "../../../shared/protocol/errors.ts";
 import { systemTimes } from "../../../shared/service/times.ts";
 import type { BulkResult, DeadLetterInfo } from "../../../shared/sdk/types.ts";

@@ -5,9 +5,9 @@
  * exactly against each letter (a type with dots, the reason and the time are known only from the body).
  * Pure: the caller brings the letters.
  */
-import { DeadLetterReason } from "../protocol/dead-letter.ts";
-import { ID_PATTERN, JOB_TYPE_PATTERN, QUEUE_PATTERN } from "../protocol/fields.ts";
-import { deadLetterSelect } from "../protocol/subjects.ts";
+import { DeadLetterReason } from "./dead-letter.ts";
+import { ID_PATTERN, JOB_TYPE_PATTERN, QUEUE_PATTERN } from "./fields.ts";
+import { deadLetterSelect } from "./subjects.ts";
 
 export const DEAD_LETTER_REASONS = DeadLetterReason.anyOf.map((l) => l.const);
 export type DeadLetterReasonName = (typeof DEAD_LETTER_REASONS)[number];

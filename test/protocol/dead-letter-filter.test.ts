@@ -12,7 +12,7 @@ import {
   parseFilterFields,
   parseFilterText,
   type Times,
-} from "../../shared/core/dead-letter-filter.ts";
+} from "../../shared/protocol/dead-letter-filter.ts";
 
 const NOW = Date.parse("2026-12-03T12:00:00Z");
 const times: Times = {
