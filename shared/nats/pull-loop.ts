@@ -74,6 +74,11 @@ export class PullLoop {
       expiresMs: this.o.expiresMs ?? 2_000,
       onMessage: (m) => this.arrive(m),
       onMissing: () => void this.consumerMissing(),
+      onRefused: (code, description) =>
+        this.o.log.warn(
+          { consumer: this.o.consumer, code, description },
+          "pull request refused by the consumer's limits; asking again later",
+        ),
       onRoom: (afterMs) => {
         if (afterMs > 0) setTimeout(() => this.refill(), afterMs).unref();
         else this.refill();

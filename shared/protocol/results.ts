@@ -18,6 +18,9 @@ export const RESULT_WINDOW_MS = 10_000;
 /** Shards per window: more would split each group's results into more, smaller messages. */
 export const RESULT_SHARDS = 4;
 
+/** How far a client's clock (which made the id) may be ahead of the server's. */
+export const CLOCK_SKEW_MS = 60_000;
+
 /** A result record (as JSON) up to this size is kept in a batch; a bigger one on its own. */
 export const BATCHED_RECORD_MAX_BYTES = 2_048;
 

@@ -16,6 +16,12 @@ import type { Logger } from "../telemetry/logger.ts";
 import { RecentSet } from "../workflow/recent-set.ts";
 import type { BusEvent, Observer, ObserveOptions, Subscription } from "./types.ts";
 
+/** How many event ids an observer remembers, and for how long, to drop repeats. */
+export const SEEN: Record<"workflow" | "other", { entries: number; maxAgeMs: number }> = {
+  workflow: { entries: 100_000, maxAgeMs: 24 * 3600_000 },
+  other: { entries: 100_000, maxAgeMs: 3600_000 },
+};
+
 export function toBusEvent(e: BusEventWire, seq: number): BusEvent {
   const out: BusEvent = { id: e.id, kind: e.kind, at: new Date(e.at), seq };
   if (e.dispatch_id) out.dispatchId = e.dispatch_id;
@@ -58,6 +64,7 @@ export function observeEvents(
   observer: Observer,
   opts: ObserveOptions,
   log: Logger,
+  remember: typeof SEEN = SEEN,
 ): Subscription {
   let stopped = false;
   let stopConsumer: (() => Promise<void>) | null = null;
@@ -68,8 +75,14 @@ export function observeEvents(
     failReady = rej;
   });
   const kinds = opts.kinds ? new Set(opts.kinds) : null;
-  // Facts have deterministic ids; one republished after a crash is dropped here, so observers see it once.
-  const seen = new RecentSet(50_000, 24 * 3600_000);
+  // Events have deterministic ids; one published twice (a republish after a crash, a workflow's start told by
+  // the dispatcher and the coordinator) is dropped here, so observers see it once. Workflow events are few and
+  // their repeats can be hours apart; dispatch and job events are many and repeat within minutes: each kind has
+  // its own memory, so a flood of job events cannot push out a workflow's.
+  const seen = {
+    workflow: new RecentSet(remember.workflow.entries, remember.workflow.maxAgeMs),
+    other: new RecentSet(remember.other.entries, remember.other.maxAgeMs),
+  };
   const done = (async () => {
     // Only the groups of the kinds asked for: an observer of job_succeeded never reads dispatch events.
     const groups = opts.kinds ? [...new Set(opts.kinds.map(eventGroup))] : null;
@@ -100,8 +113,9 @@ export function observeEvents(
       for (const e of events) {
         if (kinds && !kinds.has(e.kind)) continue;
         const at = Date.now();
-        if (seen.has(e.id, at)) continue;
-        seen.add(e.id, at);
+        const memory = eventGroup(e.kind) === "workflow" ? seen.workflow : seen.other;
+        if (memory.has(e.id, at)) continue;
+        memory.add(e.id, at);
         try {
           await observer(toBusEvent(e, m.seq));
         } catch (err) {

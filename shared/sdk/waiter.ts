@@ -1,19 +1,18 @@
 /**
  * @module
- * `bus.wait(id)` without polling: subscribe to `jetbus.done.<id>` first, then read the stored record (so an
+ * `bus.wait(id)`: subscribe to `jetbus.done.<id>` first, then read the stored record (so an
  * outcome recorded before the call, or by another process, is found), then wait for the notice. Plain jobs'
  * results are kept for JETBUS_RESULT_TTL_MS (`findResult`); chains and batches until pruned.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { findResult } from "../nats/result-reader.ts";
+import { findResultAndReplay } from "../nats/result-reader.ts";
 import { fromErrorBody, TimeoutError } from "../protocol/errors.ts";
 import { keys } from "../protocol/names.ts";
-import { DoneNotice as DoneNoticeSchema } from "../protocol/outcome.ts";
+import { decodeDoneNotice } from "../protocol/done-notice.ts";
 import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
 import { subjects } from "../protocol/subjects.ts";
-import { check, parseJson } from "../protocol/validate.ts";
-import type { EarlyNotices } from "./early-notices.ts";
+import type { EarlyNotices, NoticeFollower } from "./early-notices.ts";
 import type { Buckets } from "../nats/provision.ts";
 import { onReconnect } from "../nats/reconnects.ts";
 import { workflowView, isTerminal } from "../core/views.ts";
@@ -40,7 +39,15 @@ function fromWorkflow(w: StoredWorkflow): WaitOutcome | null {
     : { status: "succeeded", result: info, attempts: 1 };
 }
 
-async function lookup(jsm: JetStreamManager, buckets: Buckets, id: string): Promise<WaitOutcome | null> {
+/** What the stores say of `id`: its outcome if recorded, and the latest replay of it (older runs do not count). */
+interface Lookup {
+  outcome: WaitOutcome | null;
+  replayed: number;
+}
+
+const UNKNOWN: Lookup = { outcome: null, replayed: 0 };
+
+async function lookup(jsm: JetStreamManager, buckets: Buckets, id: string): Promise<Lookup> {
   const kinds = id.startsWith("chn_")
     ? ["chain"]
     : id.startsWith("bat_")
@@ -49,71 +56,52 @@ async function lookup(jsm: JetStreamManager, buckets: Buckets, id: string): Prom
         ? []
         : ["chain", "batch"];
   const [result, ...workflows] = await Promise.all([
-    id.startsWith("chn_") || id.startsWith("bat_") ? null : findResult(jsm, buckets.results, id),
+    id.startsWith("chn_") || id.startsWith("bat_") ? null : findResultAndReplay(jsm, buckets.results, id),
     ...kinds.map((k) => buckets.workflows.get(keys.workflow(k as "chain" | "batch", id))),
   ]);
-  if (result) return fromRecord(result);
-  for (const w of workflows) if (w && w.operation === "PUT") return fromWorkflow(w.json<StoredWorkflow>());
-  return null;
+  if (result?.record) return { outcome: fromRecord(result.record), replayed: result.replayed };
+  for (const w of workflows)
+    if (w && w.operation === "PUT") return { outcome: fromWorkflow(w.json<StoredWorkflow>()), replayed: 0 };
+  return { outcome: null, replayed: result?.replayed ?? 0 };
 }
 
-/** The stored outcome, read after 250 ms and then every 2 s while `still()` (a fallback for a lost notice). */
-async function readLater(
-  jsm: JetStreamManager,
-  buckets: Buckets,
-  id: string,
-  still: () => boolean,
-): Promise<WaitOutcome | null> {
-  for (let wait = 250; still(); wait = 2_000) {
-    await new Promise((r) => setTimeout(r, wait).unref());
-    if (!still()) break;
-    const found = await lookup(jsm, buckets, id).catch(() => null);
-    if (found) return found;
-  }
-  return null;
-}
+/** A read that fails (a reconnect, a time-out) says nothing: the wait goes on. */
+const lookupOrUnknown = (jsm: JetStreamManager, buckets: Buckets, id: string): Promise<Lookup> =>
+  lookup(jsm, buckets, id).catch(() => UNKNOWN);
 
-/** One notice at a time from `jetbus.done.<id>`; `done()` ends it. */
-interface NoticeSource {
-  next: () => Promise<Uint8Array>;
-  done: () => void;
-}
-
-function subscribeNotices(nc: NatsConnection, id: string): NoticeSource {
-  const caught: Uint8Array[] = [];
-  const waiting: ((d: Uint8Array) => void)[] = [];
+/** One notice at a time from `jetbus.done.<id>`, decoded; only the first is kept until asked for. */
+function subscribeNotices(nc: NatsConnection, id: string): NoticeFollower {
+  let kept: DoneNotice | null = null;
+  const waiting: ((n: DoneNotice) => void)[] = [];
   const sub = nc.subscribe(subjects.done(id), {
     callback: (err, m) => {
       if (err) return;
+      const n = decodeDoneNotice(m.data, id);
+      if (!n) return;
       const w = waiting.shift();
-      if (w) w(m.data);
-      else caught.push(m.data);
+      if (w) w(n);
+      else kept ??= n;
     },
   });
   return {
     next: () => {
-      const d = caught.shift();
-      return d ? Promise.resolve(d) : new Promise((resolve) => waiting.push(resolve));
+      const n = kept;
+      kept = null;
+      return n ? Promise.resolve(n) : new Promise((resolve) => waiting.push(resolve));
     },
     done: () => sub.unsubscribe(),
   };
 }
 
-/** A notice for `id`, or null for anything else published there (anyone can publish to the subject). */
-function decodeNotice(data: Uint8Array, id: string): DoneNotice | null {
-  let n: unknown;
-  try {
-    n = parseJson(data, "done notice");
-  } catch {
-    return null;
-  }
-  if (!check(DoneNoticeSchema, n)) return null;
-  return (n.kind === "job" ? n.record.dispatch_id : n.id) === id ? n : null;
-}
+/** When a wait reads the stored record again: a lost notice is rare, and thousands of waits may be open. */
+const POLL = { firstMs: 250, maxMs: 5_000 };
 
 /**
  * Waits for `id`'s outcome: a notice caught since the dispatch (`early`), the stored record, or the next notice,
- * whichever comes first; bad notices are ignored.
+ * whichever comes first. Bad notices are ignored, and so are notices of runs before the latest replay. The
+ * stored record is read at once (unless the id was watched since its dispatch, so its notice cannot have been
+ * missed), again after 250 ms and then at doubling gaps up to 5 s (a notice is at most once: one lost to a slow connection
+ * must not hang the wait), and on every reconnect (a notice published while the connection was down is gone).
  */
 export async function waitForOutcome(
   nc: NatsConnection,
@@ -125,51 +113,53 @@ export async function waitForOutcome(
 ): Promise<WaitOutcome> {
   const caught = early?.follow(id) ?? null;
   const source = caught ?? subscribeNotices(nc, id);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopReread = () => undefined as void;
   let waiting = true;
+  let replayed = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopReconnect = () => undefined as void;
+  let stopPolling = () => undefined as void;
   try {
-    const notice = (async (): Promise<WaitOutcome | null> => {
-      while (waiting) {
-        const n = decodeNotice(await source.next(), id);
-        if (!n) continue;
-        if (n.kind === "job") return fromRecord(n.record);
-        const found = await lookup(jsm, buckets, id).catch(() => null);
-        if (found) return found;
-      }
-      return null;
-    })();
-    const timeout = new Promise<never>((_, reject) => {
+    return await new Promise<WaitOutcome>((resolve, reject) => {
+      const settle = (l: Lookup) => {
+        replayed = Math.max(replayed, l.replayed);
+        if (l.outcome && waiting) resolve(l.outcome);
+      };
+      const read = () => {
+        if (waiting) void lookupOrUnknown(jsm, buckets, id).then(settle);
+      };
       timer = setTimeout(
         () => reject(new TimeoutError(`no outcome for ${id} within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      stopReconnect = onReconnect(nc, read);
+      if (!caught) read();
+      let gap = POLL.firstMs;
+      let poll = setTimeout(function again() {
+        read();
+        gap = Math.min(gap * 2, POLL.maxMs);
+        poll = setTimeout(again, gap);
+        poll.unref();
+      }, gap);
+      poll.unref();
+      stopPolling = () => clearTimeout(poll);
+      void (async () => {
+        while (waiting) {
+          const n = await source.next();
+          if (!waiting) return;
+          if (n.kind === "job") {
+            if ((n.record.replay ?? 0) >= replayed) resolve(fromRecord(n.record));
+            continue;
+          }
+          // A workflow's notice says it ended; its record says how.
+          settle(await lookupOrUnknown(jsm, buckets, id));
+        }
+      })();
     });
-    // A notice published while our connection was down is lost (and a read sent then is never answered):
-    // read the stored record again on reconnect.
-    const reread = new Promise<WaitOutcome>((resolve) => {
-      stopReread = onReconnect(nc, () => {
-        lookup(jsm, buckets, id).then(
-          (found) => found && resolve(found),
-          () => undefined,
-        );
-      });
-    });
-    // Watched since before its dispatch, a job's notice cannot have been missed: the stored record is read only
-    // if none comes soon (a notice lost in a reconnect is covered by `reread`). Otherwise read it now: the job
-    // may have finished before we subscribed.
-    const stored = caught
-      ? readLater(jsm, buckets, id, () => waiting)
-      : lookup(jsm, buckets, id).catch(() => null);
-    const first = await Promise.race([notice, stored, timeout]);
-    if (first) return first;
-    const outcome = await Promise.race([notice, reread, timeout]);
-    if (!outcome) throw new TimeoutError(`no outcome for ${id}: the wait ended`);
-    return outcome;
   } finally {
     waiting = false;
     clearTimeout(timer);
-    stopReread();
+    stopPolling();
+    stopReconnect();
     source.done();
   }
 }
