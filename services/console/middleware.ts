@@ -45,13 +45,14 @@ export function requireOperator(readOnly: boolean): MiddlewareHandler<ConsoleEnv
   });
 }
 
-const STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 413 | 503> = {
+const STATUS: Record<string, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
   [ErrorCodes.Validation]: 400,
   [ErrorCodes.Unauthorized]: 401,
   [ErrorCodes.PermissionDenied]: 403,
   [ErrorCodes.NotFound]: 404,
   [ErrorCodes.Conflict]: 409,
   [ErrorCodes.PayloadTooLarge]: 413,
+  [ErrorCodes.RateLimited]: 429,
   [ErrorCodes.Unavailable]: 503,
 };
 
