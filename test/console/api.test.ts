@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { register } from "prom-client";
+import { loadConfig } from "../../services/console/config.ts";
 import { job, type Bus } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { ConsoleClient, operatorEntries, startTestConsole, type ConsoleHandle } from "../helpers/console.ts";
@@ -101,6 +103,22 @@ describe("security", () => {
     assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self' 'sha256-/);
   });
 
+  it("binds to 127.0.0.1 and is read-only unless told otherwise", () => {
+    const cfg = loadConfig({});
+    assert.deepEqual(
+      [cfg.common.httpHost, cfg.common.httpPort, cfg.operators.length],
+      ["127.0.0.1", 9104, 0],
+    );
+  });
+
+  it("five failed sign-ins block a name for a while, whatever secret comes next", async () => {
+    const c = new ConsoleClient(rw.url);
+    for (let i = 0; i < 5; i++) assert.equal((await c.signIn("mallory", `guess ${i}`)).status, 401);
+    const r = await c.signIn("mallory", "anything");
+    assert.equal(r.status, 429);
+    assert.equal(r.body.error.code, "RATE_LIMITED");
+  });
+
   it("bad input gets a clear error", async () => {
     const c = await operator();
     const r = await c.get("/api/dlq?reason=bored&since=soon");
@@ -189,6 +207,24 @@ describe("workflows and dead letters", () => {
         failed: [],
       },
     );
+  });
+});
+
+describe("actions", () => {
+  it("cancel a batch; every action is counted with the user's name", async () => {
+    const waiting = `${T}:unserved`;
+    const id = await client.batch(job(waiting), job(waiting)).dispatch();
+    const c = await operator();
+    assert.equal((await c.post(`/api/batches/${id}/cancel`, { reason: "not today" })).status, 200);
+    const b = (await c.get(`/api/batches/${id}`)).body;
+    assert.deepEqual([b.state, b.failure?.message], ["cancelled", "not today"]);
+    const counted = (await register.getSingleMetric("jetbus_console_actions_total")!.get()).values;
+    const mine = counted.filter((v) => v.labels.user === "ada" && v.labels.outcome === "ok");
+    for (const action of ["cancel_batch", "replay_matching", "discard_matching", "discard", "sign_in"])
+      assert.ok(
+        mine.some((v) => v.labels.action === action && v.value > 0),
+        `${action} counted for ada`,
+      );
   });
 });
 

@@ -97,6 +97,9 @@ it(
     await page.getByTestId("failed-member").first().click();
     await page.getByTestId("letter-view").waitFor();
     assert.match(await text("letter-error"), /HANDLER_ERROR: member \d+ failed/);
+    const jobId = (await client.deadLetters.list({ batch: id, limit: 1 }))[0]!.jobId!;
+    await page.goto(`${con.url}/#/id/${jobId}`);
+    assert.match(await text("member"), new RegExp(`member \\d+ of batch ${id}.*outcome recorded`));
     await page.screenshot({ path: screenshotPath("dead-letter"), fullPage: true });
   },
 );
@@ -152,6 +155,35 @@ it(
     await page.screenshot({ path: screenshotPath("queues"), fullPage: true });
     await page.getByTestId(`resume-queue-${PQ}`).click();
     await waitFor("the held job after resume", () => (slowRuns.includes(held) ? true : undefined));
+  },
+);
+
+it(
+  "a chain's nodes as a line; a failed job by its id, with its dead letter and envelope",
+  { skip },
+  async () => {
+    const chainId = await client
+      .chain(job(member, { i: 0 }), job(member, { i: 5 }), job(member, { i: 1 }))
+      .dispatch();
+    await client.wait(chainId, { timeout: 15_000 }).catch(() => undefined);
+    await page.goto(`${con.url}/#/chain/${chainId}`);
+    await waitFor("the chain failed at its second node", async () =>
+      (await text("state")) === "failed" ? true : undefined,
+    );
+    assert.deepEqual(await page.getByTestId("node").evaluateAll((els) => els.map((e) => e.className)), [
+      "node succeeded",
+      "node failed",
+      "node skipped",
+    ]);
+    await page.screenshot({ path: screenshotPath("chain"), fullPage: true });
+    const { dispatchId } = await client.dispatch(job(flaky, { i: 99 }));
+    await client.wait(dispatchId, { timeout: 10_000 });
+    await page.getByTestId("search").fill(dispatchId);
+    await page.getByTestId("search").press("Enter");
+    await page.getByTestId("job-view").waitFor();
+    assert.equal(await text("status"), "failed");
+    await page.getByTestId("envelope").waitFor();
+    await page.screenshot({ path: screenshotPath("job"), fullPage: true });
   },
 );
 

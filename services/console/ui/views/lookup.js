@@ -23,10 +23,20 @@ export function Lookup({ id }) {
     <h2>job <code>${j.id}</code></h2>
     ${j.traceUrl && html`<p><a href=${j.traceUrl} target="_blank" rel="noopener" data-testid="trace-link">trace in Jaeger</a></p>`}
     ${
+      j.member &&
+      html`<p data-testid="member">
+        ${`${j.member.role}${j.member.index !== null ? " " + j.member.index : ""} of ${j.member.workflowKind} `}
+        <a href=${"#/" + j.member.workflowKind + "/" + encodeURIComponent(j.member.workflowId)}
+          >${j.member.workflowId}</a
+        >
+        ${j.member.outcomeRecorded !== undefined && ` · outcome ${j.member.outcomeRecorded ? "recorded" : "not recorded yet"}`}
+      </p>`
+    }
+    ${
       r
         ? html`<p>
-              ${r.type} on ${r.queue}: <b data-testid="status">${r.status}</b> after ${r.attempts} attempt(s),
-              ${time(r.finished_at)}
+              ${r.type} on ${r.queue}: <b data-testid="status">${r.status}</b> after ${r.attempts}
+              attempt(s),${" "} ${time(r.finished_at)}
             </p>
             ${
               r.status === "succeeded"
@@ -34,12 +44,14 @@ export function Lookup({ id }) {
                     <${Json} value=${r.result ?? null} />`
                 : html`<p class="error">${r.error?.code}: ${r.error?.message}</p>`
             }`
-        : html`<p>no outcome recorded (still waiting, or its result has expired)</p>`
+        : !j.member && html`<p>no outcome recorded (still waiting, or its result has expired)</p>`
     }
     ${
       j.deadLetter &&
       html`<h3>dead letter <a href=${"#/dlq/" + j.deadLetter.seq}>#${j.deadLetter.seq}</a></h3>
-        <p>${j.deadLetter.reason}, ${j.deadLetter.attempts} attempt(s): ${j.deadLetter.error.message}</p>`
+        <p>${j.deadLetter.reason}, ${j.deadLetter.attempts} attempt(s): ${j.deadLetter.error.message}</p>
+        <h3 data-testid="envelope">envelope</h3>
+        <${Json} value=${j.deadLetter.envelope ?? null} />`
     }
   </section>`;
 }
