@@ -42,6 +42,12 @@ export function Chain({ id }) {
             <td>${k.status}</td>
           </tr>`,
       )}
+      ${
+        c.callbacks.length === 0 &&
+        html`<tr>
+          <td>none</td>
+        </tr>`
+      }
     </table>
   </section>`;
 }
