@@ -29,6 +29,7 @@ const Target = Type.Object(
 );
 
 const DEFAULT_PAUSE_MS = 86_400_000;
+const OVERVIEW_TTL_MS = 500;
 
 export function queueRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const operator = requireOperator(d.config.operators.length === 0);
@@ -42,10 +43,21 @@ export function queueRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
     return rows;
   };
 
+  // Every open page re-reads on the same tick: one server reading serves all requests within OVERVIEW_TTL_MS.
+  let cached: { at: number; rows: Promise<QueueRow[]> } | null = null;
+  const overview = async () => {
+    const at = Date.now();
+    if (!cached || at - cached.at > OVERVIEW_TTL_MS) {
+      const rows = queueOverview(d.jsm, (t) => d.workers.live(t), at);
+      cached = { at, rows };
+      rows.catch(() => (cached = null));
+    }
+    return { at: cached.at, rows: await cached.rows };
+  };
+
   return new Hono<ConsoleEnv>()
     .get("/", async (c) => {
-      const now = Date.now();
-      const rows = await queueOverview(d.jsm, (t) => d.workers.live(t), now);
+      const { rows, at: now } = await overview();
       return c.json({
         at: now,
         rows: rows.map((r) => {
@@ -65,6 +77,7 @@ export function queueRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
       await audited(d.log, user, "pause", { queue: t.queue, type: t.type, until: until.toISOString() }, () =>
         Promise.all(rows.map((r) => d.jsm.consumers.pause(STREAMS.jobs, r.consumer!, until))),
       );
+      cached = null;
       return c.json({ paused: rows.map((r) => r.type), until: until.getTime() });
     })
     .post("/resume", operator, async (c) => {
@@ -74,6 +87,7 @@ export function queueRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
       await audited(d.log, user, "resume", { queue: t.queue, type: t.type }, () =>
         Promise.all(rows.map((r) => d.jsm.consumers.resume(STREAMS.jobs, r.consumer!))),
       );
+      cached = null;
       return c.json({ resumed: rows.map((r) => r.type) });
     });
 }
