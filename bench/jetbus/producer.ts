@@ -20,7 +20,12 @@ import { percentile } from "../lib/stats.ts";
 import { BenchTypes } from "./handlers.ts";
 
 const queue = requireEnv("QUEUE");
-const bus = await connectBus({ servers: requireEnv("NATS_URL"), name: "bench-jetbus-producer" });
+const replicas = Number(process.env.JETBUS_REPLICAS ?? 1);
+const bus = await connectBus({
+  servers: requireEnv("NATS_URL"),
+  name: "bench-jetbus-producer",
+  topology: { replicas },
+});
 
 /** The ids a command dispatched (made the SDK's way: time-ordered), and the resolver once all are seen. */
 type Target = { ids: Set<string>; need: number; seen: Set<string>; resolve: (at: number) => void };

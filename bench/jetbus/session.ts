@@ -229,6 +229,8 @@ export async function withJetbusSession<T>(
     producer = await BenchChild.start(file("producer.ts"), "jetbus producer", {
       NATS_URL: env.natsUrl,
       QUEUE: queue,
+      // The producer's bus compares the layout with its own: on a cluster it must expect the same replicas.
+      ...(opts.serviceEnv?.JETBUS_REPLICAS ? { JETBUS_REPLICAS: opts.serviceEnv.JETBUS_REPLICAS } : {}),
     });
     const p = producer;
     const session: JetbusSession = {
