@@ -22,6 +22,8 @@ export interface Watcher {
 
 export interface EventHub {
   add(w: Watcher): () => void;
+  /** runs before each `queues` tick is sent, so readings cached before it are not served after it */
+  onQueuesTick(fn: () => void): void;
   readonly size: number;
   stop(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export function startEventHub(
   const watchers = new Set<Watcher>();
   const pending = new Map<string, Pending>();
   let tick: NodeJS.Timeout | null = null;
+  const tickListeners: (() => void)[] = [];
 
   const flush = (id: string) => {
     const p = pending.get(id);
@@ -85,6 +88,7 @@ export function startEventHub(
     if (e.kind.startsWith("job_") || e.kind === "dispatch_started") {
       tick ??= setTimeout(() => {
         tick = null;
+        for (const fn of tickListeners) fn();
         for (const w of watchers) w.send({ event: "queues", data: { at: Date.now() } });
       }, tickMs);
     }
@@ -98,6 +102,9 @@ export function startEventHub(
       add(w) {
         watchers.add(w);
         return () => watchers.delete(w);
+      },
+      onQueuesTick(fn) {
+        tickListeners.push(fn);
       },
       get size() {
         return watchers.size;

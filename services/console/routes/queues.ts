@@ -44,7 +44,9 @@ export function queueRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   };
 
   // Every open page re-reads on the same tick: one server reading serves all requests within OVERVIEW_TTL_MS.
+  // A tick drops it first, so the pages it wakes read after the jobs that caused it.
   let cached: { at: number; rows: Promise<QueueRow[]> } | null = null;
+  d.hub.onQueuesTick(() => (cached = null));
   const overview = async () => {
     const at = Date.now();
     if (!cached || at - cached.at > OVERVIEW_TTL_MS) {
