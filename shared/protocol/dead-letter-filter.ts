@@ -109,6 +109,23 @@ export function parseFilterText(text: string, times: Times): FilterParse {
   return parsed;
 }
 
+/**
+ * The filter as fields again, with its times as epoch ms: what a count hands back for the confirmed action,
+ * so a relative time (`until=-2s`) is resolved once, at the count, and cannot move before the confirm.
+ */
+export function filterFields(f: DeadLetterFilter): Record<string, string> {
+  return Object.fromEntries(
+    FILTER_KEYS.flatMap((k) => (f[k] === undefined ? [] : [[k, String(f[k])]])),
+  ) as Record<string, string>;
+}
+
+/** Whether fields name their times as epoch ms only (a resolved filter, as `filterFields` gives). */
+export function hasAbsoluteTimes(fields: Record<string, string | undefined>): boolean {
+  return (["since", "until"] as const).every(
+    (k) => !fields[k]?.trim() || /^\d{10,}$/.test(fields[k]!.trim()),
+  );
+}
+
 /** The server-side selection: the consumer's filter subjects. */
 export function filterSubjects(f: DeadLetterFilter): string[] {
   return deadLetterSelect({

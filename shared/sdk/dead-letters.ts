@@ -68,9 +68,9 @@ export class NatsDeadLetters implements DeadLetters {
     return { letters: r.letters.map(info), nextSeq: r.nextSeq };
   }
 
-  async count(filter: DeadLetterFilter = {}): Promise<{ count: number; upToSeq: number }> {
+  async count(filter: DeadLetterFilter = {}, upTo?: number): Promise<{ count: number; upToSeq: number }> {
     const jsm = await this.jsm();
-    const upToSeq = (await jsm.streams.info(STREAMS.deadLetters)).state.last_seq;
+    const upToSeq = upTo ?? (await jsm.streams.info(STREAMS.deadLetters)).state.last_seq;
     const r = await scanDeadLetters(this.js, jsm, filter, { upToSeq });
     return { count: r.letters.length, upToSeq };
   }

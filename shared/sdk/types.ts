@@ -118,8 +118,11 @@ export interface DeadLetters {
   /** Letters matching the filter, oldest first (`shared/protocol/dead-letter-filter.ts`). */
   list(opts?: DeadLetterListOptions): Promise<DeadLetterInfo[]>;
   page(opts?: DeadLetterListOptions): Promise<DeadLetterPage>;
-  /** How many match now, and the stream's last sequence: the set a bulk action then acts on. */
-  count(filter?: DeadLetterFilter): Promise<{ count: number; upToSeq: number }>;
+  /**
+   * How many match now, and the stream's last sequence: the set a bulk action then acts on. With `upToSeq`,
+   * how many of a confirmed set still match (a bulk action's check that the set did not change).
+   */
+  count(filter?: DeadLetterFilter, upToSeq?: number): Promise<{ count: number; upToSeq: number }>;
   /** Replays every letter matching the filter up to `upToSeq` (a `count`'s). */
   replayMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult>;
   /** Removes every letter matching the filter up to `upToSeq` (a `count`'s). */

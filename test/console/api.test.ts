@@ -177,17 +177,32 @@ describe("workflows and dead letters", () => {
   });
 
   it("replay all matching a filter: the count states the set, the replay acts on that set only", async () => {
+    const failed = async (i: number) => {
+      const d = (await client.dispatch(job(flaky, { i }))).dispatchId;
+      assert.equal((await client.wait(d, { timeout: 10_000 })).status, "failed");
+      return d;
+    };
     const ids = [];
-    for (const i of [1, 2, 3]) ids.push((await client.dispatch(job(flaky, { i }))).dispatchId);
-    for (const d of ids) assert.equal((await client.wait(d, { timeout: 10_000 })).status, "failed");
+    for (const i of [1, 2, 3]) ids.push(await failed(i));
     const c = await operator();
-    const count = (await c.post("/api/dlq/count", { type: flaky, reason: "exhausted" })).body;
+    // `until=-0s` is "now": resolved once, at the count; re-read at the confirm it would take in a later letter.
+    const count = (await c.post("/api/dlq/count", { type: flaky, reason: "exhausted", until: "-0s" })).body;
     assert.equal(count.count, 3);
     assert.match(count.filter, new RegExp(`type=${flaky}`));
-    const r = await c.post("/api/dlq/replay", { filter: { type: flaky }, upToSeq: count.upToSeq });
+    assert.match(count.confirm.filter.until, /^\d{13}$/);
+    const late = await failed(4); // arrives between the count and the confirm
+    const relative = { ...count.confirm, filter: { ...count.confirm.filter, until: "-0s" } };
+    assert.equal((await c.post("/api/dlq/replay", relative)).status, 400);
+    const stale = await c.post("/api/dlq/replay", { ...count.confirm, count: 2 });
+    assert.deepEqual([stale.status, stale.body.error.code], [409, "CONFLICT"]);
+    const r = await c.post("/api/dlq/replay", count.confirm);
     assert.deepEqual(r.body, { done: 3, failed: [] });
     for (const d of ids) assert.equal((await client.wait(d, { timeout: 10_000 })).status, "succeeded");
-    assert.equal((await c.post("/api/dlq/count", { type: flaky })).body.count, 0);
+    const left = (await c.get(`/api/dlq?type=${flaky}`)).body.letters;
+    assert.deepEqual(
+      left.map((l: { dispatchId: string }) => l.dispatchId),
+      [late],
+    );
   });
 
   it("discard one, and discard all matching", async () => {
@@ -200,13 +215,7 @@ describe("workflows and dead letters", () => {
     assert.equal((await c.get(`/api/dlq/${first.seq}`)).status, 404);
     const count = (await c.post("/api/dlq/count", { type: doomed })).body;
     assert.equal(count.count, 1);
-    assert.deepEqual(
-      (await c.post("/api/dlq/discard", { filter: { type: doomed }, upToSeq: count.upToSeq })).body,
-      {
-        done: 1,
-        failed: [],
-      },
-    );
+    assert.deepEqual((await c.post("/api/dlq/discard", count.confirm)).body, { done: 1, failed: [] });
   });
 });
 

@@ -2,18 +2,23 @@
  * @module
  * Dead letters through the shared filter (`shared/protocol/dead-letter-filter.ts`, as `jetbus dlq --filter`):
  * a page at a time (`GET /api/dlq`), one letter, replay or discard one, and the bulk actions. A bulk action
- * is two steps: `POST /api/dlq/count` states how many match and the stream sequence it counted up to; the
- * confirmed `POST /api/dlq/replay|discard` then acts on the matching letters up to that sequence only.
+ * is two steps: `POST /api/dlq/count` states how many match, the stream sequence it counted up to and the
+ * filter resolved (times as epoch ms); the confirmed `POST /api/dlq/replay|discard` takes back exactly that
+ * (`confirm`), counts again, refuses (409) when the set is no longer the one confirmed, and then acts on the
+ * matching letters up to that sequence only.
  */
 import { Hono, type Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import {
   describeFilter,
   FILTER_KEYS,
+  filterFields,
+  hasAbsoluteTimes,
   parseFilterFields,
   type DeadLetterFilter,
 } from "../../../shared/protocol/dead-letter-filter.ts";
-import { ValidationError } from "../../../shared/protocol/errors.ts";
+import { ErrorCodes } from "../../../shared/protocol/error-codes.ts";
+import { JetbusError, ValidationError } from "../../../shared/protocol/errors.ts";
 import { systemTimes } from "../../../shared/service/times.ts";
 import type { BulkResult, DeadLetterInfo } from "../../../shared/sdk/types.ts";
 import { audited } from "../audit.ts";
@@ -56,7 +61,11 @@ const FilterBody = Type.Object(
   { additionalProperties: false },
 );
 const Bulk = Type.Object(
-  { filter: FilterBody, upToSeq: Type.Integer({ minimum: 0 }) },
+  {
+    filter: FilterBody,
+    upToSeq: Type.Integer({ minimum: 0 }),
+    count: Type.Integer({ minimum: 0 }),
+  },
   { additionalProperties: false },
 );
 
@@ -85,7 +94,7 @@ function intQuery(c: Context, key: string, fallback: number, max: number): numbe
 export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const operator = requireOperator(d.config.operators.length === 0);
   const user = (c: Context<ConsoleEnv>) => c.get("session")!.user;
-  /** A confirmed bulk action: the filter and the `upToSeq` its count returned. */
+  /** A confirmed bulk action: the resolved filter, `upToSeq` and count its count returned (`confirm`). */
   const bulk =
     (
       action: "replay_matching" | "discard_matching",
@@ -93,8 +102,19 @@ export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
     ) =>
     async (c: Context<ConsoleEnv>) => {
       const b = await readBody(c, Bulk);
+      // A relative time re-read now would name another set than the one counted (`until=-2s` moves).
+      if (!hasAbsoluteTimes(b.filter))
+        throw new ValidationError(
+          "a bulk action takes the resolved filter its count returned (`confirm`: times as epoch ms)",
+        );
       const filter = filterOf(b.filter);
-      const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq };
+      const now = await d.bus.deadLetters.count(filter, b.upToSeq);
+      if (now.count !== b.count)
+        throw new JetbusError(
+          ErrorCodes.Conflict,
+          `${now.count} dead letters match up to #${b.upToSeq} now, not the ${b.count} confirmed: count again`,
+        );
+      const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq, count: b.count };
       return c.json(await audited(d.log, user(c), action, target, () => run(filter, b.upToSeq)));
     };
   return new Hono<ConsoleEnv>()
@@ -112,7 +132,13 @@ export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
     .post("/count", async (c) => {
       const filter = filterOf(await readBody(c, FilterBody));
       const { count, upToSeq } = await d.bus.deadLetters.count(filter);
-      return c.json({ count, upToSeq, filter: describeFilter(filter, systemTimes()) });
+      return c.json({
+        count,
+        upToSeq,
+        filter: describeFilter(filter, systemTimes()),
+        // what the confirmed action sends back as is
+        confirm: { filter: filterFields(filter), upToSeq, count },
+      });
     })
     .post(
       "/replay",

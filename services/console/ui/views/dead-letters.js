@@ -41,7 +41,7 @@ export function DeadLetters({ query }) {
     action.run(async () => {
       const clean = Object.fromEntries(Object.entries(filter).filter(([, v]) => v));
       const c = await api("/api/dlq/count", { method: "POST", body: clean });
-      setConfirm({ kind, ...c, body: clean });
+      setConfirm({ kind, ...c });
     });
   const doBulk = () =>
     action
@@ -49,7 +49,8 @@ export function DeadLetters({ query }) {
         () =>
           api("/api/dlq/" + confirm.kind, {
             method: "POST",
-            body: { filter: confirm.body, upToSeq: confirm.upToSeq },
+            // the count's resolved filter, sequence and count: the server refuses if the set changed
+            body: confirm.confirm,
           }),
         (r) =>
           `${confirm.kind === "replay" ? "replayed" : "discarded"} ${r.done} of ${confirm.count}${r.failed.length ? `; ${r.failed.length} failed` : ""}`,
