@@ -49,4 +49,24 @@ export default tseslint.config(
       ],
     },
   },
+  // The console's page: plain ES modules for the browser (no build step), outside the TypeScript project.
+  {
+    files: ["services/console/ui/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        location: "readonly",
+        fetch: "readonly",
+        EventSource: "readonly",
+        URLSearchParams: "readonly",
+        addEventListener: "readonly",
+        removeEventListener: "readonly",
+        performance: "readonly",
+        console: "readonly",
+      },
+    },
+  },
 );

@@ -2,16 +2,21 @@
  * @module
  * `npm start` (`jetbus dev`): the whole mesh on one machine. Without NATS_URL it runs its own nats-server
  * (2.12+, fetched into .jetbus/bin on first use where apt exists; JetStream data in .jetbus/nats, or
- * $JETBUS_DEV_DIR/nats), then starts the dispatcher, the coordinator and a worker with the example
- * handlers as separate processes, runs a small demo (jobs, a retry, a dead letter, a delay, a chain and
- * batches with callbacks) printing the events as they happen, and keeps the mesh up until Ctrl-C.
+ * $JETBUS_DEV_DIR/nats), then starts the dispatcher, the coordinator, a worker with the example
+ * handlers and the console as separate processes, runs a small demo (jobs, a retry, a dead letter, a delay, a
+ * chain and batches with callbacks) printing the events as they happen, and keeps the mesh up until Ctrl-C.
+ * The services' own lines are shown from `warn` up (LOG_LEVEL=info shows them all), each cut to one screen
+ * line's worth, so the demo's output stays readable. The console gets a `dev` operator with a fresh token,
+ * printed with its URL.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import { ensureNatsServerBinary } from "../shared/testkit/ensure-nats-server.ts";
 import { startNatsServer, type NatsServer } from "../shared/testkit/nats-server.ts";
+import { hashSecret } from "../services/console/operators.ts";
 import { runDemo } from "./demo.ts";
 import { initDevLayout } from "./init.ts";
 
@@ -21,19 +26,27 @@ interface Child {
   name: string;
   proc: ChildProcess;
   ready: Promise<void>;
+  /** the HTTP port the service logged at start */
+  httpPort: Promise<number>;
 }
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+const SHOWN = LEVELS.indexOf(process.env.LOG_LEVEL ?? "warn");
+const MAX_LINE = 240;
 
 function print(name: string, line: string): void {
   try {
     const j = JSON.parse(line) as Record<string, unknown>;
     const { level, msg, time: _t, service: _s, pid: _p, ...rest } = j;
+    if (LEVELS.indexOf(String(level)) < SHOWN) return;
     const extra = Object.entries(rest)
       .filter(([k]) => !["trace_id", "span_id", "hostname"].includes(k))
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    process.stdout.write(`[${name}] ${String(level).padEnd(5)} ${String(msg)}${extra ? `  ${extra}` : ""}\n`);
+    const text = `[${name}] ${String(level).padEnd(5)} ${String(msg)}${extra ? `  ${extra}` : ""}`;
+    process.stdout.write(`${text.length > MAX_LINE ? `${text.slice(0, MAX_LINE)}…` : text}\n`);
   } catch {
-    process.stdout.write(`[${name}] ${line}\n`);
+    process.stdout.write(`[${name}] ${line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line}\n`);
   }
 }
 
@@ -52,14 +65,18 @@ function startChild(name: string, env: NodeJS.ProcessEnv): Child {
     markReady = res;
     fail = rej;
   });
+  let gotPort!: (port: number) => void;
+  const httpPort = new Promise<number>((res) => (gotPort = res));
   for (const stream of [proc.stdout!, proc.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => {
       if (line.includes(`"${name} ready"`)) markReady();
+      const port = /"http_port":(\d+)/.exec(line)?.[1];
+      if (port) gotPort(Number(port));
       print(name, line);
     });
   }
   proc.once("exit", (code) => fail(new Error(`${name} exited with code ${code} before it was ready`)));
-  return { name, proc, ready };
+  return { name, proc, ready, httpPort };
 }
 
 export async function dev(): Promise<void> {
@@ -90,14 +107,22 @@ export async function dev(): Promise<void> {
     ...process.env,
     NATS_URL: url,
     JETBUS_HTTP_PORT: process.env.JETBUS_HTTP_PORT ?? "0",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    // The runner reads the services' start and ready lines; what it shows is filtered by print().
+    LOG_LEVEL:
+      process.env.LOG_LEVEL === "debug" || process.env.LOG_LEVEL === "trace" ? process.env.LOG_LEVEL : "info",
   };
+  const consoleToken = randomBytes(18).toString("base64url");
   const children = [
     startChild("dispatcher", env),
     startChild("coordinator", env),
     startChild("worker", {
       ...env,
       JETBUS_HANDLERS: process.env.JETBUS_HANDLERS ?? resolve(root, "examples/handlers.ts"),
+    }),
+    startChild("console", {
+      ...env,
+      JETBUS_HTTP_PORT: process.env.JETBUS_CONSOLE_PORT ?? "0",
+      JETBUS_CONSOLE_USERS: process.env.JETBUS_CONSOLE_USERS ?? `dev:${await hashSecret(consoleToken)}`,
     }),
   ];
 
@@ -129,8 +154,11 @@ export async function dev(): Promise<void> {
     await stop(1);
     return;
   }
+  const consolePort = await children.find((c) => c.name === "console")!.httpPort;
+  const consoleLine = `console: http://127.0.0.1:${consolePort}/${process.env.JETBUS_CONSOLE_USERS ? "" : `  (operator dev, token ${consoleToken})`}`;
+  process.stdout.write(`${consoleLine}\n`);
   await runDemo(url);
   process.stdout.write(
-    `\nThe mesh keeps running. Try:  NATS_URL=${url} npx jetbus queues   |   Ctrl-C stops everything.\n`,
+    `\n${consoleLine}\nThe mesh keeps running. Try:  NATS_URL=${url} npx jetbus queues   |   Ctrl-C stops everything.\n`,
   );
 }

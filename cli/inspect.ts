@@ -3,6 +3,7 @@
  * The read-and-repair commands: queues, batch/chain state (with a live progress bar), prune, dead letters.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats, type NatsAuth } from "../shared/nats/connection.ts";
 import { readNatsAuth } from "../shared/service/common-config.ts";
 import { EnvReader } from "../shared/service/env.ts";
@@ -11,6 +12,7 @@ import { openBuckets } from "../shared/nats/provision.ts";
 import { listWorkers } from "../shared/nats/worker-directory.ts";
 import { queueOverview } from "../shared/nats/queue-overview.ts";
 import { connectBus } from "../shared/sdk/nats-bus.ts";
+import { ValidationError } from "../shared/protocol/errors.ts";
 import type { Bus } from "../shared/sdk/types.ts";
 import type { BatchInfo, ChainInfo } from "../shared/protocol/workflow-info.ts";
 import { KvWorkflowStore } from "../shared/nats/kv-workflow-store.ts";
@@ -29,12 +31,18 @@ function auth(): NatsAuth {
   return { inboxPrefix: "_INBOX.operator", ...a };
 }
 
-async function withBus<T>(fn: (bus: Bus) => Promise<T>): Promise<T> {
-  const bus = await connectBus({ servers: servers(), name: "jetbus-cli", provision: false, ...auth() });
+export async function withBus<T>(fn: (bus: Bus, nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connectNats({ servers: servers(), name: "jetbus-cli", ...auth() });
   try {
-    return await fn(bus);
+    requireSupportedServer(nc);
+    const bus = await connectBus({ connection: nc, provision: false });
+    try {
+      return await fn(bus, nc);
+    } finally {
+      await bus.shutdown();
+    }
   } finally {
-    await bus.shutdown();
+    await nc.close();
   }
 }
 
@@ -122,12 +130,21 @@ export async function prune(before: Date): Promise<number> {
 
 export async function dlq(
   args: string[],
-  opts: { queue?: string; type?: string; limit?: string },
+  opts: { queue?: string; type?: string; limit?: string; filter?: string; yes?: boolean },
 ): Promise<number> {
   const [sub, seqArg] = args;
+  if ((sub === "replay" || sub === "discard") && seqArg === undefined) {
+    if (opts.filter === undefined)
+      throw new ValidationError(
+        `usage: jetbus dlq ${sub} <seq>, or jetbus dlq ${sub} --filter <key=value,…> [--yes]`,
+      );
+    return (await import("./scripting.ts")).dlqBulk(sub, opts.filter, opts.yes ?? false);
+  }
+  const filter = (await import("./scripting.ts")).parseFilterFlag(opts.filter);
   return withBus(async (bus) => {
     if (sub === "list" || sub === undefined) {
       const list = await bus.deadLetters.list({
+        ...filter,
         ...(opts.queue ? { queue: opts.queue } : {}),
         ...(opts.type ? { type: opts.type } : {}),
         limit: opts.limit ? Number(opts.limit) : 100,
@@ -151,12 +168,12 @@ export async function dlq(
       return 0;
     }
     const seq = Number(seqArg);
-    if (!Number.isInteger(seq)) throw new Error(`usage: jetbus dlq ${sub} <seq>`);
+    if (!Number.isInteger(seq)) throw new ValidationError(`usage: jetbus dlq ${sub} <seq>`);
     if (sub === "show") {
       process.stdout.write(`${JSON.stringify(await bus.deadLetters.show(seq), null, 2)}\n`);
       return 0;
     }
-    if (sub === "remove") {
+    if (sub === "remove" || sub === "discard") {
       await bus.deadLetters.remove(seq);
       process.stdout.write(`removed dead letter ${seq}\n`);
       return 0;
@@ -166,7 +183,9 @@ export async function dlq(
       process.stdout.write(`replayed dead letter ${seq} as ${r.dispatchId}\n`);
       return 0;
     }
-    throw new Error(`unknown dlq command ${JSON.stringify(sub)}: list, show, replay or remove`);
+    throw new ValidationError(
+      `unknown dlq command ${JSON.stringify(sub)}: list, show, replay, discard or remove`,
+    );
   });
 }
 

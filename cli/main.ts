@@ -1,6 +1,7 @@
 /**
  * @module
  * The `jetbus` command. Services: `jetbus dispatcher|coordinator|worker` (configured by env, see README).
+ * Services: also `jetbus console` (the web console). Scripts: `jetbus dispatch <type>`, `jetbus events`.
  * Tools: `jetbus dev` (the whole mesh locally, what `npm start` runs), `jetbus init [--apply]`, `jetbus queues`,
  * `jetbus batch <id> [--watch]`, `jetbus chain <id>`, `jetbus prune --before <date>`, `jetbus dlq list|show|replay`,
  * `jetbus conformance --queue Q --type T` (checks a worker in any language against the protocol),
@@ -16,6 +17,13 @@ services (configured by environment variables, see README):
   dispatcher                 answer dispatch/chain/batch requests, forward delayed jobs
   coordinator                keep chain and batch state, publish successors and callbacks
   worker                     run the handlers in JETBUS_HANDLERS on JETBUS_QUEUES
+  console                    the web console (http://127.0.0.1:9104 unless JETBUS_HTTP_HOST/PORT say otherwise)
+
+scripts (NATS_URL, default 127.0.0.1:4222; output is JSON lines):
+  dispatch <type> [--payload JSON] [--queue q] [--wait] [--timeout-ms n]
+                             dispatch a job; --wait prints its outcome (exit 1 if it failed)
+  events [--follow] [--kind k]… [--id id] [--since -15m|ISO]
+                             the events since --since (default 15 min ago); --follow keeps following
 
 tools (NATS_URL, default 127.0.0.1:4222):
   dev                        run nats-server (if NATS_URL is unset), all services and a demo
@@ -25,10 +33,16 @@ tools (NATS_URL, default 127.0.0.1:4222):
   batch <id> [--watch]       a batch's state; --watch shows a live progress bar until it ends
   chain <id>                 a chain's state
   prune --before <date>      remove finished chains and batches last changed before <date>
-  dlq list [--queue q] [--type t] [--limit n]
+  dlq list [--filter F] [--queue q] [--type t] [--limit n]
   dlq show <seq>
   dlq replay <seq>           put a dead-lettered job back with fresh attempts
-  dlq remove <seq>           delete a dead letter
+  dlq remove|discard <seq>   delete a dead letter
+  dlq replay|discard --filter F [--yes]
+                             every dead letter matching F (the console's filter: queue=,type=,reason=,
+                             batch=,since=,until= joined by commas; times ISO, epoch ms or -30m); states the
+                             count and asks first (without a terminal: --yes)
+  console-user <name> [--token]
+                             an operator entry for JETBUS_CONSOLE_USERS (password on stdin, or a new token)
   permissions worker --handlers <modules> [--queues q1,q2] [--name VAR]
                              the NATS permissions of a worker role (deploy/nats/jetbus-permissions.conf)
   nkeys <dir> [--roles a,b]  an nkey pair per role of deploy/nats: <dir>/<role>.nk seeds, <dir>/nkeys.env
@@ -49,6 +63,42 @@ async function run(argv: string[]): Promise<number> {
     case "worker":
       await (await import("../services/worker/main.ts")).main();
       return -1;
+    case "console":
+      await (await import("../services/console/main.ts")).main();
+      return -1;
+    case "console-user": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { token: { type: "boolean" } },
+        allowPositionals: true,
+      });
+      return (await import("./console-user.ts")).consoleUser(positionals[0], values.token ?? false);
+    }
+    case "dispatch": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          payload: { type: "string" },
+          queue: { type: "string" },
+          wait: { type: "boolean" },
+          "timeout-ms": { type: "string" },
+        },
+        allowPositionals: true,
+      });
+      return (await import("./scripting.ts")).dispatch(positionals[0], values);
+    }
+    case "events": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          follow: { type: "boolean" },
+          kind: { type: "string", multiple: true },
+          id: { type: "string" },
+          since: { type: "string" },
+        },
+      });
+      return (await import("./scripting.ts")).events(values);
+    }
     case "dev":
       await (await import("./dev.ts")).dev();
       return -1;
@@ -86,7 +136,13 @@ async function run(argv: string[]): Promise<number> {
     case "dlq": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { queue: { type: "string" }, type: { type: "string" }, limit: { type: "string" } },
+        options: {
+          queue: { type: "string" },
+          type: { type: "string" },
+          limit: { type: "string" },
+          filter: { type: "string" },
+          yes: { type: "boolean" },
+        },
         allowPositionals: true,
       });
       return (await import("./inspect.ts")).dlq(positionals, values);

@@ -34,6 +34,10 @@ export function makeNkeys(dir: string, roles: string[] = NKEY_ROLES): Record<str
     .map(([k, v]) => `${k}=${v}\n`)
     .join("");
   writeFileSync(join(dir, "nkeys.env"), env, { mode: 0o644 });
+  // The console's operators file (deploy/k8s makes a Secret of it): empty = a read-only console.
+  const users = join(dir, "console-users");
+  if (!existsSync(users))
+    writeFileSync(users, "# name:scrypt$… lines from `jetbus console-user <name>`\n", { mode: 0o600 });
   return publics;
 }
 

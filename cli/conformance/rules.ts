@@ -3,7 +3,8 @@
  * The protocol rules the kit checks, each a pure function from the run's facts to the problems it found
  * (none = pass). docs/protocol.md §8 lists them with how each is observed; keep the two in step.
  */
-import { DeadLetter } from "../../shared/protocol/dead-letter.ts";
+import { DeadLetter, envelopeWorkflowId } from "../../shared/protocol/dead-letter.ts";
+import { parseDeadLetterSubject } from "../../shared/protocol/subjects.ts";
 import { JobEnvelope } from "../../shared/protocol/envelope.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
 import { WorkerRecord } from "../../shared/protocol/worker-record.ts";
@@ -171,7 +172,7 @@ const protocolRules: Rule[] = [
   },
   {
     name: "schemas",
-    says: "outcome messages, dead letters and republished envelopes match the JSON Schemas and carry a Nats-Msg-Id",
+    says: "outcome messages, dead letters and republished envelopes match the JSON Schemas and carry a Nats-Msg-Id; a dead letter's subject names its queue, type and (optionally) workflow",
     check(f) {
       const problems: string[] = [];
       const seenPubs = new Set<number>();
@@ -187,7 +188,10 @@ const protocolRules: Rule[] = [
       };
       for (const v of f.all()) {
         for (const o of v.outcomes) checkOne(`${v.sent.c.name}: outcome message`, OutcomeMessage, o.pub);
-        for (const p of v.deadLetters) checkOne(`${v.sent.c.name}: dead letter`, DeadLetter, p);
+        for (const p of v.deadLetters) {
+          checkOne(`${v.sent.c.name}: dead letter`, DeadLetter, p);
+          problems.push(...deadLetterSubjectProblems(`${v.sent.c.name}: dead letter`, p.subject, p.body));
+        }
         for (const p of v.republished) checkOne(`${v.sent.c.name}: republished envelope`, JobEnvelope, p);
       }
       return problems;
@@ -227,6 +231,26 @@ function expectedError(
 }
 
 /** Every rule, in the order they are printed. */
+/**
+ * A dead letter's subject is `jetbus.dlq.<queue>.<type>` or, for a chain's or batch's job, the same with
+ * `@<workflow id>` before the type (both v1; the second lets a console select one batch's failures); it
+ * names the envelope's queue and type, and a workflow token names the envelope's workflow.
+ */
+function deadLetterSubjectProblems(what: string, subject: string, body: unknown): string[] {
+  if (subject.startsWith("jetbus.dlq._invalid.")) return [];
+  const env = (body as { envelope?: { queue?: string; type?: string } } | null)?.envelope;
+  const parsed = parseDeadLetterSubject(subject);
+  if (!parsed) return [`${what} on ${subject}: not jetbus.dlq.<queue>[.@<workflow id>].<type>`];
+  if (!env) return [];
+  const problems: string[] = [];
+  if (parsed.queue !== env.queue || parsed.type !== env.type)
+    problems.push(`${what} on ${subject}: the envelope is ${env.queue}/${env.type}`);
+  const wf = envelopeWorkflowId(env as Parameters<typeof envelopeWorkflowId>[0]);
+  if (parsed.workflowId !== undefined && parsed.workflowId !== wf)
+    problems.push(`${what} on ${subject}: the envelope's workflow is ${wf ?? "none"}`);
+  return problems;
+}
+
 export const RULES: Rule[] = [...protocolRules.slice(0, 2), ...caseRules(), ...protocolRules.slice(2)];
 
 export function evaluate(f: Facts): { rule: string; says: string; problems: string[] }[] {

@@ -175,7 +175,16 @@ static json_t *outcome(json_t *env, const char *status, int64_t attempt, int64_t
 static natsStatus dead_letter(natsMsg *m, json_t *env, const char *reason, json_t *error, int64_t attempts,
                               uint64_t seq) {
     char subject[512], id[64];
-    snprintf(subject, sizeof subject, "jetbus.dlq.%s.%s", str(env, "queue"), str(env, "type"));
+    /* A chain's or batch's job carries "@<workflow id>" before the type (protocol §2, dead letters). */
+    json_t *wf = json_object_get(env, "batch");
+    if (!wf) wf = json_object_get(env, "chain");
+    const char *wf_id = wf ? str(wf, "id") : NULL;
+    json_t *cb = json_object_get(env, "callback");
+    if (!wf_id && cb) wf_id = str(cb, "workflow_id");
+    if (wf_id && *wf_id)
+        snprintf(subject, sizeof subject, "jetbus.dlq.%s.@%s.%s", str(env, "queue"), wf_id, str(env, "type"));
+    else
+        snprintf(subject, sizeof subject, "jetbus.dlq.%s.%s", str(env, "queue"), str(env, "type"));
     snprintf(id, sizeof id, "dlq-%s-%llu", JOBS_STREAM, (unsigned long long)seq);
     return publish_json(w.js, subject,
                         json_pack("{s:i, s:s, s:O, s:s, s:O, s:I, s:I}", "v", 1, "reason", reason, "envelope", env,

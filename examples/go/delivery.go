@@ -148,7 +148,7 @@ func (w *Worker) process(m *nats.Msg) error {
 		if reason != "worker_died" {
 			letter["attempt"], _ = json.Marshal(attempt)
 		}
-		return w.publish("jetbus.dlq."+env.Queue+"."+env.Type, map[string]any{"v": 1, "reason": reason, "envelope": letter,
+		return w.publish(deadLetterSubject(env), map[string]any{"v": 1, "reason": reason, "envelope": letter,
 			"source_subject": m.Subject, "error": jobErr, "attempts": attempts, "failed_at": nowMs()},
 			fmt.Sprintf("dlq-%s-%d", jobsStream, seq), nil)
 	}
@@ -246,4 +246,22 @@ func (w *Worker) keepAlive(m *nats.Msg, timeoutMs int64, fn func(context.Context
 			_ = m.InProgress()
 		}
 	}
+}
+
+// deadLetterSubject is jetbus.dlq.<queue>.<type>, with "@<workflow id>" before the type for a chain's or batch's
+// job (a member, a node or a callback), so a console can select one batch's failures (protocol §2, dead letters).
+func deadLetterSubject(env *envelope) string {
+	wf := ""
+	switch {
+	case env.Batch != nil:
+		wf = env.Batch.ID
+	case env.Chain != nil:
+		wf = env.Chain.ID
+	case env.Callback != nil:
+		wf = env.Callback.WorkflowID
+	}
+	if wf == "" {
+		return "jetbus.dlq." + env.Queue + "." + env.Type
+	}
+	return "jetbus.dlq." + env.Queue + ".@" + wf + "." + env.Type
 }

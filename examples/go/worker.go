@@ -57,6 +57,9 @@ type envelope struct {
 	Batch *struct {
 		ID string `json:"id"`
 	} `json:"batch"`
+	Chain *struct {
+		ID string `json:"id"`
+	} `json:"chain"`
 	Callback *struct {
 		Kind       string `json:"kind"`
 		Workflow   string `json:"workflow"`

@@ -22,6 +22,14 @@ from nats_text import NatsError
 JOBS_STREAM = "JETBUS_JOBS"
 
 
+def dead_letter_subject(env):
+    """jetbus.dlq.<queue>.<type>, with @<workflow id> before the type for a chain's or batch's job (protocol §2)."""
+    wf = (env.get("batch") or env.get("chain") or {}).get("id") or (env.get("callback") or {}).get("workflow_id")
+    if wf:
+        return f"jetbus.dlq.{env['queue']}.@{wf}.{env['type']}"
+    return f"jetbus.dlq.{env['queue']}.{env['type']}"
+
+
 def now_ms():
     return int(time.time() * 1000)
 
@@ -300,7 +308,7 @@ class Worker:
         oid = f"{env['job_id']}@o{seq}.{delivered}"  # reused if the outcome publish is retried
 
         def dead_letter(reason, error, attempts):
-            self.publish(f"jetbus.dlq.{env['queue']}.{env['type']}", {"v": 1, "reason": reason,
+            self.publish(dead_letter_subject(env), {"v": 1, "reason": reason,
                          "envelope": env if reason == "worker_died" else {**env, "attempt": attempt},
                          "source_subject": msg.subject, "error": error, "attempts": attempts, "failed_at": now_ms()},
                          f"dlq-{JOBS_STREAM}-{seq}")

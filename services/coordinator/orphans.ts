@@ -13,6 +13,7 @@ import { JobEnvelope as JobEnvelopeSchema } from "../../shared/protocol/envelope
 import type { DeadLetter, ErrorBody, OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { outcomeEntry } from "../../shared/protocol/outcome-builders.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
+import { envelopeWorkflowId } from "../../shared/protocol/dead-letter.ts";
 import { check, encodeMessage, parseJson } from "../../shared/protocol/validate.ts";
 import type { LiveWorkers, QueueRow } from "../../shared/nats/queue-overview.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
@@ -84,9 +85,14 @@ export class OrphanSweeper {
               ? { envelope: value }
               : { raw: new TextDecoder().decode(m.data) }),
           };
-          await this.d.publisher.publish(subjects.deadLetter(queue, type), encodeMessage(letter), {
-            msgId: `dlq-${m.info.stream}-${m.seq}`,
-          });
+          const workflowId = letter.envelope ? envelopeWorkflowId(letter.envelope) : undefined;
+          await this.d.publisher.publish(
+            subjects.deadLetter(queue, type, workflowId),
+            encodeMessage(letter),
+            {
+              msgId: `dlq-${m.info.stream}-${m.seq}`,
+            },
+          );
           if (letter.envelope) {
             outcomes.push(
               outcomeEntry(letter.envelope, {

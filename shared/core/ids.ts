@@ -10,3 +10,14 @@ export const callbackJobId = (workflowId: string, kind: "then" | "catch" | "fina
 export const progressJobId = (batchId: string, seq: number) => `${batchId}_progress${seq}`;
 export const eventId = (workflowId: string, kind: string, discriminator?: string | number) =>
   discriminator === undefined ? `${workflowId}.${kind}` : `${workflowId}.${kind}.${discriminator}`;
+
+/** The workflow a derived job id belongs to (the inverse of the builders above), or null for any other id. */
+export function parseWorkflowJobId(
+  jobId: string,
+): { workflowId: string; role: "node" | "member" | "callback" | "progress"; index?: number } | null {
+  const m = /^(.+)_(?:(n|m)(\d+)|(then|catch|finally)|progress(\d+))$/.exec(jobId);
+  if (!m) return null;
+  if (m[2]) return { workflowId: m[1]!, role: m[2] === "n" ? "node" : "member", index: Number(m[3]) };
+  if (m[4]) return { workflowId: m[1]!, role: "callback" };
+  return { workflowId: m[1]!, role: "progress", index: Number(m[5]) };
+}

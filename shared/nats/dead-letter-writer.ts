@@ -1,7 +1,7 @@
 /**
  * @module
  * Writing dead letters: the envelope (or the raw bytes it could not decode), the error and the attempts used,
- * on `jetbus.dlq.<queue>.<type>`. The msg id comes from the source message, so a crash between the dead-letter
+ * on `jetbus.dlq.<queue>.<type>` (with `@<workflow id>` before the type for a chain's or batch's job). The msg id comes from the source message, so a crash between the dead-letter
  * write and the ack does not write it twice.
  */
 import type { PulledMsg } from "./pulled-msg.ts";
@@ -15,6 +15,7 @@ import type {
   JobEnvelope,
   OutcomeEntry,
 } from "../protocol/schemas.ts";
+import { envelopeWorkflowId } from "../protocol/dead-letter.ts";
 import { subjects } from "../protocol/subjects.ts";
 import { encodeMessage } from "../protocol/validate.ts";
 import type { JetStreamPublisher } from "./publisher.ts";
@@ -49,9 +50,13 @@ export async function deadLetter(
     attempts,
     failed_at: Date.now(),
   };
-  await publisher.publish(subjects.deadLetter(env.queue, env.type), encodeMessage(entry), {
-    msgId: `dlq-${m.info.stream}-${m.seq}`,
-  });
+  await publisher.publish(
+    subjects.deadLetter(env.queue, env.type, envelopeWorkflowId(env)),
+    encodeMessage(entry),
+    {
+      msgId: `dlq-${m.info.stream}-${m.seq}`,
+    },
+  );
 }
 
 /** A stored message nobody can read: keep its text and say why, so it can be inspected and nothing is lost. */

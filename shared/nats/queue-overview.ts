@@ -21,6 +21,16 @@ export interface QueueRow {
   workers: number;
   /** a durable consumer exists: some worker registered this (queue, type) at some point */
   hasConsumer: boolean;
+  /** the consumer's pull state: pull requests waiting at the server (a polling worker, foreign ones too) */
+  pullRequests: number;
+  /** stored and not yet delivered (the consumer's num_pending) */
+  lag: number;
+  /** deliveries that finished (delivered minus still in flight): a rate is its change over time */
+  finished: number;
+  /** paused with the server's consumer pause, until this time (epoch ms), else null */
+  pausedUntil: number | null;
+  /** the consumer's name (what a pause acts on) */
+  consumer: string | null;
 }
 
 async function subjectCounts(
@@ -60,7 +70,23 @@ export async function queueOverview(
     const k = `${queue}\u0000${type}`;
     let r = rows.get(k);
     if (!r)
-      rows.set(k, (r = { queue, type, ready: 0, delayed: 0, inFlight: 0, workers: 0, hasConsumer: false }));
+      rows.set(
+        k,
+        (r = {
+          queue,
+          type,
+          ready: 0,
+          delayed: 0,
+          inFlight: 0,
+          workers: 0,
+          hasConsumer: false,
+          pullRequests: 0,
+          lag: 0,
+          finished: 0,
+          pausedUntil: null,
+          consumer: null,
+        }),
+      );
     return r;
   };
   const [ready, delayed, live] = await Promise.all([
@@ -82,6 +108,11 @@ export async function queueOverview(
     const r = row(p.queue, p.type);
     r.inFlight = c.num_ack_pending;
     r.hasConsumer = true;
+    r.consumer = c.name;
+    r.pullRequests = c.num_waiting;
+    r.lag = c.num_pending;
+    r.finished = Math.max(0, c.delivered.consumer_seq - c.num_ack_pending);
+    r.pausedUntil = c.paused && c.config.pause_until ? Date.parse(c.config.pause_until) : null;
     r.ready = Math.max(r.ready - c.num_ack_pending, c.num_pending);
   }
   for (const w of live) for (const s of w.serves) row(s.queue, s.type).workers++;

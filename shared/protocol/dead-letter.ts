@@ -1,7 +1,8 @@
 /**
  * @module
- * Dead letters on `jetbus.dlq.<queue>.<type>` (limits stream, kept until replayed or removed): the envelope,
- * the last error and the attempts used. Messages that could not be decoded keep their raw text instead.
+ * Dead letters on `jetbus.dlq.<queue>.<type>`, or `jetbus.dlq.<queue>.@<workflow id>.<type>` for a chain's or
+ * batch's job (limits stream, kept until replayed or removed): the envelope, the last error and the attempts
+ * used. Messages that could not be decoded keep their raw text instead.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody } from "./fields.ts";
@@ -30,3 +31,12 @@ export const DeadLetter = Type.Object({
   failed_at: EpochMillis,
 });
 export type DeadLetter = Static<typeof DeadLetter>;
+
+/** The chain or batch a job belongs to (a member, a node or a callback): the id its dead letter carries. */
+export function envelopeWorkflowId(env: {
+  chain?: { id: string };
+  batch?: { id: string };
+  callback?: { workflow_id: string };
+}): string | undefined {
+  return env.batch?.id ?? env.chain?.id ?? env.callback?.workflow_id;
+}

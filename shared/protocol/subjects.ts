@@ -40,7 +40,13 @@ export const subjects = {
   queueWildcard: (family: "jobs" | "wait" | "due" | "dlq", queue: string) => `jetbus.${family}.${queue}.>`,
   due: (queue: string, type: string) => `jetbus.due.${queue}.${type}`,
   outcomes: (source: string) => `jetbus.outcomes.${source}`,
-  deadLetter: (queue: string, type: string) => `jetbus.dlq.${queue}.${type}`,
+  /**
+   * A dead letter: `jetbus.dlq.<queue>.<type>`, or for a chain's or batch's job
+   * `jetbus.dlq.<queue>.@<workflow id>.<type>` (no job type starts with `@`), so a filtered consumer selects
+   * one workflow's letters without reading the rest; both stay under `jetbus.dlq.<queue>.>`.
+   */
+  deadLetter: (queue: string, type: string, workflowId?: string) =>
+    workflowId ? `jetbus.dlq.${queue}.@${workflowId}.${type}` : `jetbus.dlq.${queue}.${type}`,
   /** Messages that could not be read at all land under a reserved queue token. */
   invalidDeadLetter: (source: string) => `jetbus.dlq._invalid.${source}`,
   events: (group: string, source: string) => `jetbus.events.${group}.${source}`,
@@ -55,6 +61,38 @@ export const kvSubjects = {
   bucket: (bucket: string) => `$KV.${bucket}.>`,
   key: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
 } as const;
+
+/** The token that marks a dead letter's workflow id (see `subjects.deadLetter`). */
+export const WORKFLOW_TOKEN_MARK = "@";
+
+/**
+ * The filter subjects that select dead letters of a queue, a type and a workflow (each optional) on the
+ * server. A superset where a type has dots (`*` may stand for a type's first token): readers check the body.
+ * Never overlapping, as a consumer's `filter_subjects` must be.
+ */
+export function deadLetterSelect(f: { queue?: string; type?: string; workflowId?: string }): string[] {
+  const q = f.queue ?? "*";
+  if (f.workflowId) return [`jetbus.dlq.${q}.@${f.workflowId}.${f.type ?? ">"}`];
+  if (f.type) return [`jetbus.dlq.${q}.${f.type}`, `jetbus.dlq.${q}.*.${f.type}`];
+  return [f.queue ? `jetbus.dlq.${f.queue}.>` : STREAM_SUBJECTS.deadLetters];
+}
+
+/** Splits a dead letter's subject, either form; null for `_invalid` letters and other subjects. */
+export function parseDeadLetterSubject(
+  subject: string,
+): { queue: string; type: string; workflowId?: string } | null {
+  const parts = subject.split(".");
+  if (parts.length < 4 || parts[0] !== "jetbus" || parts[1] !== "dlq" || parts[2]!.startsWith("_"))
+    return null;
+  const marked = parts[3]!.startsWith(WORKFLOW_TOKEN_MARK);
+  const typeParts = parts.slice(marked ? 4 : 3);
+  if (typeParts.length === 0 || (marked && parts[3]!.length < 2)) return null;
+  return {
+    queue: parts[2]!,
+    type: typeParts.join("."),
+    ...(marked ? { workflowId: parts[3]!.slice(1) } : {}),
+  };
+}
 
 /**
  * Splits `jetbus.<jobs|delayed|due|dlq>.<queue>.<type>`, and `jetbus.waitingFilter` subjects

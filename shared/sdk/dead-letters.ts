@@ -2,17 +2,49 @@
  * @module
  * `bus.deadLetters`: list, show, replay and remove jobs whose attempts are spent. Replay puts the envelope back
  * on its queue with attempt 0 (msg id `replay-<seq>`, so a repeated replay stores one job), then removes the
- * dead letter.
+ * dead letter. Listing, counting and the bulk actions share one filter (`shared/protocol/dead-letter-filter.ts`) with
+ * the console and the CLI; a bulk action takes the `upToSeq` its count was made at, so it acts on the letters
+ * the operator confirmed and not on ones that arrived since.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { NotFoundError, ValidationError } from "../protocol/errors.ts";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
+import { decodeLetter, scanDeadLetters, type ScannedLetter } from "../nats/dead-letter-scan.ts";
+import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
-import type { DeadLetter, JobEnvelope } from "../protocol/schemas.ts";
-import { check, parseJson } from "../protocol/validate.ts";
-import { DeadLetter as DeadLetterSchema } from "../protocol/dead-letter.ts";
-import { deadLetterInfo } from "./dead-letter-info.ts";
+import type { JobEnvelope } from "../protocol/schemas.ts";
+
 import type { JobSender } from "../nats/job-sender.ts";
-import type { DeadLetterInfo, DeadLetters } from "./types.ts";
+import type {
+  BulkResult,
+  DeadLetterInfo,
+  DeadLetterListOptions,
+  DeadLetterPage,
+  DeadLetters,
+} from "./types.ts";
+
+function info({ seq, subject, letter: d, workflowId }: ScannedLetter): DeadLetterInfo {
+  const out: DeadLetterInfo = {
+    seq,
+    reason: d.reason,
+    subject,
+    sourceSubject: d.source_subject,
+    ...(d.raw !== undefined ? { raw: d.raw } : {}),
+    error: fromErrorBody(d.error),
+    attempts: d.attempts,
+    failedAt: new Date(d.failed_at),
+  };
+  if (d.envelope) {
+    out.jobType = d.envelope.type;
+    out.queue = d.envelope.queue;
+    out.dispatchId = d.envelope.dispatch_id;
+    out.jobId = d.envelope.job_id;
+    out.payload = d.envelope.payload ?? null;
+    out.attempt = d.envelope.attempt;
+    out.envelope = d.envelope;
+  }
+  if (workflowId) out.workflowId = workflowId;
+  return out;
+}
 
 export class NatsDeadLetters implements DeadLetters {
   constructor(
@@ -23,46 +55,71 @@ export class NatsDeadLetters implements DeadLetters {
     private readonly forgetResult?: (dispatchId: string, replay: number) => Promise<void>,
   ) {}
 
-  async list(filter: { queue?: string; type?: string; limit?: number } = {}): Promise<DeadLetterInfo[]> {
-    const limit = filter.limit ?? 100;
-    const subject = `jetbus.dlq.${filter.queue ?? "*"}.${filter.type ?? ">"}`;
-    const jsm = await this.jsm();
-    const si = await jsm.streams.info(STREAMS.deadLetters);
-    if (si.state.messages === 0) return [];
-    const consumer = await this.js.consumers.get(STREAMS.deadLetters, {
-      filter_subjects: subject,
-      deliver_policy: DeliverPolicy.All,
+  async list(opts: DeadLetterListOptions = {}): Promise<DeadLetterInfo[]> {
+    return (await this.page(opts)).letters;
+  }
+
+  async page(opts: DeadLetterListOptions = {}): Promise<DeadLetterPage> {
+    const { limit = 100, afterSeq, ...filter } = opts;
+    const r = await scanDeadLetters(this.js, await this.jsm(), filter, {
+      limit,
+      ...(afterSeq !== undefined ? { afterSeq } : {}),
     });
-    const out: DeadLetterInfo[] = [];
-    for (;;) {
-      if (out.length >= limit) break;
-      const m = await consumer.next({ expires: 1_000 });
-      if (!m) break;
-      out.push(deadLetterInfo(m.seq, m.subject, m.data));
-      if (m.info.pending === 0) break;
+    return { letters: r.letters.map(info), nextSeq: r.nextSeq };
+  }
+
+  async count(filter: DeadLetterFilter = {}, upTo?: number): Promise<{ count: number; upToSeq: number }> {
+    const jsm = await this.jsm();
+    const upToSeq = upTo ?? (await jsm.streams.info(STREAMS.deadLetters)).state.last_seq;
+    const r = await scanDeadLetters(this.js, jsm, filter, { upToSeq });
+    return { count: r.letters.length, upToSeq };
+  }
+
+  async replayMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult> {
+    return this.eachMatching(filter, upToSeq, (seq) => this.replay(seq));
+  }
+
+  async removeMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult> {
+    return this.eachMatching(filter, upToSeq, (seq) => this.remove(seq));
+  }
+
+  /** One letter at a time, so a letter that cannot be replayed is reported and the others still go. */
+  private async eachMatching(
+    filter: DeadLetterFilter,
+    upToSeq: number,
+    act: (seq: number) => Promise<unknown>,
+  ): Promise<BulkResult> {
+    const r = await scanDeadLetters(this.js, await this.jsm(), filter, { upToSeq });
+    const out: BulkResult = { done: 0, failed: [] };
+    for (const l of r.letters) {
+      try {
+        await act(l.seq);
+        out.done++;
+      } catch (err) {
+        out.failed.push({ seq: l.seq, message: (err as Error).message });
+      }
     }
-    await consumer.delete().catch(() => undefined);
     return out;
   }
 
-  private async get(seq: number): Promise<{ subject: string; data: Uint8Array }> {
+  private async get(seq: number): Promise<ScannedLetter> {
     const jsm = await this.jsm();
     const sm = await jsm.streams.getMessage(STREAMS.deadLetters, { seq }).catch(() => null);
     if (!sm) throw new NotFoundError(`dead letter ${seq}`);
-    return { subject: sm.subject, data: sm.data };
+    const s = decodeLetter(seq, sm.subject, sm.data);
+    if (!s) throw new ValidationError(`message ${seq} of ${STREAMS.deadLetters} is not a dead letter`);
+    return s;
   }
 
   async show(seq: number): Promise<DeadLetterInfo> {
-    const { subject, data } = await this.get(seq);
-    return deadLetterInfo(seq, subject, data);
+    return info(await this.get(seq));
   }
 
   async replay(seq: number): Promise<{ dispatchId: string }> {
-    const { data } = await this.get(seq);
-    const letter = parseJson(data, "dead letter") as Partial<DeadLetter>;
-    if (!check(DeadLetterSchema, letter) || !letter.envelope)
+    const { letter } = await this.get(seq);
+    if (!letter.envelope)
       throw new ValidationError(
-        `dead letter ${seq} could not be decoded (${letter.error?.message ?? "not a dead letter"}): nothing to replay`,
+        `dead letter ${seq} could not be decoded (${letter.error.message}): nothing to replay`,
       );
     const env: JobEnvelope = {
       ...letter.envelope,

@@ -50,6 +50,10 @@ export class FakeBus implements Bus {
 
   readonly deadLetters: DeadLetters = {
     list: async () => [],
+    page: async () => ({ letters: [], nextSeq: null }),
+    count: async () => ({ count: 0, upToSeq: 0 }),
+    replayMatching: async () => ({ done: 0, failed: [] }),
+    removeMatching: async () => ({ done: 0, failed: [] }),
     show: async (seq) => Promise.reject(new NotFoundError(`dead letter ${seq}`)),
     replay: async (seq) => Promise.reject(new NotFoundError(`dead letter ${seq}`)),
     remove: async () => undefined,

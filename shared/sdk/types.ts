@@ -4,13 +4,14 @@
  * `createFakeBus`), dispatch results, wait outcomes, events and dead letters.
  */
 import type { JetbusError } from "../protocol/errors.ts";
-import type { EventKind } from "../protocol/schemas.ts";
+import type { EventKind, JobEnvelope } from "../protocol/schemas.ts";
 import type { JobContext } from "../worker/context.ts";
 import type { Handler, Middleware } from "../worker/middleware.ts";
 import type { RegisterOptions } from "../worker/worker-host.ts";
 import type { BatchBuilder, ChainBuilder } from "./builders.ts";
 import type { Job } from "./job.ts";
 import type { BatchInfo, ChainInfo } from "../protocol/workflow-info.ts";
+import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
 
 export interface DispatchResult {
   dispatchId: string;
@@ -86,13 +87,48 @@ export interface DeadLetterInfo {
   dispatchId?: string;
   jobId?: string;
   payload?: unknown;
+  /** the envelope's attempt when it was dead-lettered */
+  attempt?: number;
+  /** the job as it was last delivered (wire form) */
+  envelope?: JobEnvelope;
+  /** the chain or batch the job belongs to (a member, a node or a callback) */
+  workflowId?: string;
   error: JetbusError;
   attempts: number;
   failedAt: Date;
 }
 
+export interface DeadLetterListOptions extends DeadLetterFilter {
+  /** at most this many @defaultValue 100 */
+  limit?: number;
+  /** the page after this stream sequence (a page's `nextSeq`) */
+  afterSeq?: number;
+}
+
+export interface DeadLetterPage {
+  letters: DeadLetterInfo[];
+  /** pass as `afterSeq` for the next page; null when there are no more */
+  nextSeq: number | null;
+}
+
+export interface BulkResult {
+  done: number;
+  failed: { seq: number; message: string }[];
+}
+
 export interface DeadLetters {
-  list(filter?: { queue?: string; type?: string; limit?: number }): Promise<DeadLetterInfo[]>;
+  /** Letters matching the filter, oldest first (`shared/protocol/dead-letter-filter.ts`). */
+  list(opts?: DeadLetterListOptions): Promise<DeadLetterInfo[]>;
+  page(opts?: DeadLetterListOptions): Promise<DeadLetterPage>;
+  /**
+   * How many match now, and the stream's last sequence: the set a bulk action then acts on. With `upToSeq`,
+   * how many of a confirmed set still match (a bulk action's check that the set did not change).
+   */
+  count(filter?: DeadLetterFilter, upToSeq?: number): Promise<{ count: number; upToSeq: number }>;
+  /** Replays every letter matching the filter up to `upToSeq` (a `count`'s). */
+  replayMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult>;
+  /** Removes every letter matching the filter up to `upToSeq` (a `count`'s). */
+  removeMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult>;
   show(seq: number): Promise<DeadLetterInfo>;
   /** Puts the job back on its queue with fresh attempts and removes the dead letter. */
   replay(seq: number): Promise<{ dispatchId: string }>;

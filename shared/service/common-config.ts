@@ -22,14 +22,14 @@ export interface CommonConfig {
   hopTiming: boolean;
 }
 
-export function readCommon(r: EnvReader, defaultHttpPort: number): CommonConfig {
+export function readCommon(r: EnvReader, defaultHttpPort: number, defaultHttpHost = "0.0.0.0"): CommonConfig {
   const d = DEFAULT_TOPOLOGY;
   const cfg: CommonConfig = {
     natsServers: r.list("NATS_URL", ["127.0.0.1:4222"]),
     natsAuth: readNatsAuth(r),
     logLevel: r.oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
     httpPort: r.int("JETBUS_HTTP_PORT", defaultHttpPort, { min: 0, max: 65535 }),
-    httpHost: r.string("JETBUS_HTTP_HOST", "0.0.0.0"),
+    httpHost: r.string("JETBUS_HTTP_HOST", defaultHttpHost),
     drainTimeoutMs: r.int("JETBUS_DRAIN_TIMEOUT_MS", 25_000, { min: 0 }),
     hopTiming: r.bool("JETBUS_HOP_TIMING", false),
     topology: {

@@ -1,9 +1,10 @@
 /**
  * @module
  * The one HTTP surface of a service: `/healthz` (the process is alive), `/readyz` (connected and serving) and
- * `/metrics` (Prometheus text from prom-client's default registry).
+ * `/metrics` (Prometheus text from prom-client's default registry). A service with a web surface of its own
+ * (the console) hands the other paths to its `RequestListener` once it has started.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { register } from "prom-client";
 
@@ -17,7 +18,17 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-export async function startHttp(host: string, port: number, health: HealthSource): Promise<HttpHandle> {
+/** Where paths other than the three go: set once the service has started (404 until then, and without one). */
+export interface HttpRoutes {
+  listener: RequestListener | null;
+}
+
+export async function startHttp(
+  host: string,
+  port: number,
+  health: HealthSource,
+  routes: HttpRoutes = { listener: null },
+): Promise<HttpHandle> {
   const server: Server = createServer((req, res) => {
     const url = req.url?.split("?")[0];
     if (url === "/healthz") {
@@ -32,6 +43,8 @@ export async function startHttp(host: string, port: number, health: HealthSource
         (text) => res.writeHead(200, { "content-type": register.contentType }).end(text),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
+    } else if (routes.listener) {
+      routes.listener(req, res);
     } else {
       res.writeHead(404).end("not found\n");
     }
@@ -42,6 +55,11 @@ export async function startHttp(host: string, port: number, health: HealthSource
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open event streams (the console's SSE) would hold close() forever.
+        server.closeAllConnections();
+      }),
   };
 }

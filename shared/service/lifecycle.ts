@@ -3,6 +3,7 @@
  * The shell every service runs in: load config, connect, start, serve health and metrics, and on SIGTERM or
  * SIGINT stop taking work, finish or release what is in flight, and exit. A second signal exits at once.
  */
+import type { RequestListener } from "node:http";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { collectDefaultMetrics } from "prom-client";
 import { connectNats } from "../nats/connection.ts";
@@ -12,7 +13,7 @@ import {
   type ServerVersionWatch,
 } from "../nats/server-version.ts";
 import type { CommonConfig } from "./common-config.ts";
-import { startHttp } from "./http.ts";
+import { startHttp, type HttpRoutes } from "./http.ts";
 import { startTelemetry } from "../telemetry/sdk.ts";
 import { createLogger, type Logger } from "../telemetry/logger.ts";
 
@@ -20,6 +21,8 @@ export interface RunningService {
   /** stop taking new work, then finish or release in-flight work */
   drain(): Promise<void>;
   notReadyReason?(): string | null;
+  /** the service's own web surface, served on the health port beside `/healthz`, `/readyz`, `/metrics` */
+  http?: RequestListener;
 }
 
 export interface ServiceContext<C> {
@@ -32,6 +35,8 @@ export interface ServiceSpec<C extends { common: CommonConfig }> {
   name: string;
   config: C;
   start(ctx: ServiceContext<C>): Promise<RunningService>;
+  /** reply subjects of its connection @defaultValue `_INBOX.<name>` */
+  inboxPrefix?: string;
 }
 
 export async function runService<C extends { common: CommonConfig }>(spec: ServiceSpec<C>): Promise<void> {
@@ -53,7 +58,8 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
     if (!running) return "starting";
     return running.notReadyReason?.() ?? null;
   };
-  const http = await startHttp(common.httpHost, common.httpPort, { notReadyReason });
+  const routes: HttpRoutes = { listener: null };
+  const http = await startHttp(common.httpHost, common.httpPort, { notReadyReason }, routes);
   log.info({ http_port: http.port, nats: common.natsServers }, `${spec.name} starting`);
 
   let nc: NatsConnection;
@@ -62,7 +68,7 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
       servers: common.natsServers,
       name: `jetbus-${spec.name}`,
       // Each service its own reply subjects, so the server can keep roles from reading each other's replies.
-      inboxPrefix: `_INBOX.${spec.name}`,
+      inboxPrefix: spec.inboxPrefix ?? `_INBOX.${spec.name}`,
       ...common.natsAuth,
       onRetry: (err, attempt, hint) =>
         log.warn(
@@ -101,6 +107,7 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
   });
   connected = true;
   running = await spec.start({ nc, log, config: spec.config });
+  routes.listener = running.http ?? null;
   log.info(`${spec.name} ready`);
 
   let stopping = false;

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { parse, parseAllDocuments } from "yaml";
 import registerExamples from "../../examples/handlers.ts";
+import { loadConfig as consoleConfig } from "../../services/console/config.ts";
 import { loadConfig as coordinatorConfig } from "../../services/coordinator/config.ts";
 import { loadConfig as dispatcherConfig } from "../../services/dispatcher/config.ts";
 import { loadConfig as workerConfig } from "../../services/worker/config.ts";
@@ -24,12 +25,14 @@ import { metrics } from "../../shared/telemetry/metrics.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const read = (p: string) => readFileSync(join(root, p), "utf8");
-const APPS = ["dispatcher", "coordinator", "worker"] as const;
+const APPS = ["dispatcher", "coordinator", "worker", "console"] as const;
 type App = (typeof APPS)[number];
 const loaders: Record<App, (env: Env) => { common: { httpPort: number; drainTimeoutMs: number } }> = {
   dispatcher: dispatcherConfig,
   coordinator: coordinatorConfig,
   worker: workerConfig,
+  // The users file is a Secret mounted at run time; here it is absent, which the loader must report.
+  console: (env) => consoleConfig(env, () => ""),
 };
 /** the service's own hard stop: it exits this long after the drain budget (shared/service/lifecycle.ts) */
 const HARD_STOP_MARGIN_MS = 10_000;

@@ -119,6 +119,24 @@ describe("deploy/k8s credentials", () => {
       assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup, "the pod's group reads it");
     });
 
+  test("console: runs on the operator's seed, from a generated Secret that only its pod mounts", () => {
+    const pods = k8sObjects.filter((o) => o.kind === "Deployment").map((o) => o.spec.template.spec);
+    const console = k8sObjects.find((o) => o.kind === "Deployment" && o.metadata.name === "jetbus-console")
+      .spec.template.spec;
+    const c = console.containers[0];
+    assert.equal(
+      c.env.find((e: any) => e.name === "NATS_NKEY_SEED_FILE")?.value,
+      "/etc/jetbus/nats/operator.nk",
+    );
+    const vol = console.volumes.find((v: any) => v.secret?.secretName === "jetbus-operator-nkey");
+    assert.deepEqual(vol?.secret.items, [{ key: "operator.nk", path: "operator.nk" }]);
+    assert.deepEqual(generatedSecrets.get("jetbus-operator-nkey"), ["secrets/operator.nk"]);
+    const holders = pods.filter((p) =>
+      p.volumes?.some((v: any) => v.secret?.secretName === "jetbus-operator-nkey"),
+    );
+    assert.equal(holders.length, 1, "no other pod holds the operator's seed");
+  });
+
   test("nats-server: the users' public keys from a generated Secret, the account files beside nats.conf", () => {
     const nats = k8sObjects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "nats");
     const c = nats.spec.template.spec.containers[0];

@@ -62,11 +62,17 @@ it("runs the demo on its own nats-server and stops everything cleanly on Ctrl-C"
     /→ batch bat_\w+: processed 20\/20, failed 0, cancelled false/,
   ])
     assert.match(out, expected);
+  const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+\/)\s+\(operator dev, token \S+\)/.exec(out)?.[1];
+  assert.ok(consoleUrl, "the console's URL and its dev operator are printed");
+  const session = (await (await fetch(`${consoleUrl}api/session`)).json()) as { readOnly: boolean };
+  assert.equal(session.readOnly, false);
+  const long = lines.filter((l) => l.length > 250);
+  assert.deepEqual(long, [], "no line longer than a screen line");
 
   process.kill(-proc.pid!, "SIGINT");
   assert.equal(await withTimeout(exited, 30_000, "the dev runner to exit"), 0, output());
   const end = output();
-  for (const name of ["dispatcher", "coordinator", "worker"])
+  for (const name of ["dispatcher", "coordinator", "worker", "console"])
     assert.match(end, new RegExp(`\\[${name}\\] info\\s+${name} stopped`), `${name} drained and stopped`);
   assert.doesNotMatch(end, /second signal/, "one signal per service: a drain, not an abrupt exit");
   await assert.rejects(

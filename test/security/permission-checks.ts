@@ -52,6 +52,12 @@ const worker: Check[] = [
   },
   {
     role: "worker",
+    action: "dead-letter a workflow's job on its queue (the @<workflow> form)",
+    pub: subjects.deadLetter("default", "t", "bat_perm"),
+    allowed: true,
+  },
+  {
+    role: "worker",
     action: "dispatch into another queue",
     pub: subjects.job(OTHER, "demo:hello"),
     allowed: false,
@@ -67,6 +73,12 @@ const worker: Check[] = [
     role: "worker",
     action: "dead-letter on another queue",
     pub: subjects.deadLetter(OTHER, "t"),
+    allowed: false,
+  },
+  {
+    role: "worker",
+    action: "dead-letter a workflow's job on another queue",
+    pub: subjects.deadLetter(OTHER, "t", "bat_perm"),
     allowed: false,
   },
   { role: "worker", action: "write workflow state", pub: kv(BUCKETS.workflows, "batch.x"), allowed: false },

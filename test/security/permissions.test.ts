@@ -5,7 +5,8 @@
  * made by `jetbus nkeys` as an operator would. The operator provisions; then the dispatcher, the coordinator
  * and a worker run as PROCESSES on their own users, and an application client on its own:
  * - a job, a batch with callbacks and a cancelled batch go through with no permission error anywhere;
- * - the operator's tools work (queues, dlq list/replay, prune);
+ * - the operator's tools work (queues, dlq list/replay, prune), and so does the console on the operator role
+ *   (queues, a batch's failed members, pause and resume, a bulk count);
  * - every row of the allow/deny table holds (permission-checks.ts);
  * - a worker cannot serve a queue its role does not hold, and one scheduling into another queue is refused;
  * - connections without (or with unknown) credentials are refused;
@@ -32,6 +33,10 @@ import { runCli } from "../helpers/cli.ts";
 import { metricsOf, metricSum } from "../helpers/process-kit.ts";
 import { ProcessPool, spawnService, type ServiceProcess } from "../helpers/processes.ts";
 import { attempt, CHECKS, type Role } from "./permission-checks.ts";
+import { loadConfig as loadConsoleConfig } from "../../services/console/config.ts";
+import { startConsole } from "../../services/console/main.ts";
+import { startHttp } from "../../shared/service/http.ts";
+import { ConsoleClient, operatorEntries } from "../helpers/console.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ACCOUNTS = join(root, "deploy/nats/jetbus-accounts.conf");
@@ -158,6 +163,46 @@ describe("each role on its own user", () => {
     assert.match(replay.stdout, new RegExp(`as ${dispatchId}`));
     const prune = await operatorCli(["prune", "--before", new Date(Date.now() - 60_000).toISOString()]);
     assert.equal(prune.code, 0, prune.stderr);
+  });
+});
+
+describe("the console on the operator role", () => {
+  it("reads queues and a batch's failed members, pauses and resumes, counts by filter", async () => {
+    const nc = await roleConnection("operator");
+    const log = silent();
+    const running = await startConsole({
+      nc,
+      log,
+      config: loadConsoleConfig({
+        NATS_URL: server.url,
+        JETBUS_CONSOLE_USERS: await operatorEntries({ ada: "correct horse battery staple" }),
+      }),
+    });
+    const http = await startHttp("127.0.0.1", 0, { notReadyReason: () => null }, { listener: running.http! });
+    try {
+      const c = new ConsoleClient(`http://127.0.0.1:${http.port}`);
+      assert.equal((await c.signIn("ada", "correct horse battery staple")).status, 200);
+      const id = await client.batch(job("demo:hello"), job("demo:fail")).allowFailures().dispatch();
+      await client.wait(id, { timeout: 20_000 });
+      assert.equal((await c.get(`/api/batches/${id}`)).body.failed, 1);
+      const letters = (await c.get(`/api/dlq?batch=${id}`)).body.letters as { type: string }[];
+      assert.deepEqual(
+        letters.map((l) => l.type),
+        ["demo:fail"],
+      );
+      const rows = (await c.get("/api/queues")).body.rows as { type: string }[];
+      assert.ok(rows.some((r) => r.type === "demo:hello"));
+      for (const action of ["pause", "resume"])
+        assert.equal(
+          (await c.post(`/api/queues/${action}`, { queue: "default", type: "demo:hello" })).status,
+          200,
+        );
+      assert.equal((await c.post("/api/dlq/count", { batch: id })).body.count, 1);
+    } finally {
+      await running.drain();
+      await http.close();
+      await nc.close();
+    }
   });
 });
 

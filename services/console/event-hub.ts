@@ -1,0 +1,120 @@
+/**
+ * @module
+ * One subscription to the events stream (`bus.observe`, new events only) fanned out to the open pages over
+ * SSE. A page watching a batch or chain gets that workflow's events, the latest counts coalesced to at most
+ * one message per `flushMs`; every page gets a `queues` tick (at most one per `tickMs`) when jobs moved, and
+ * re-reads the queue counts then, instead of polling. A slow page never holds the others up: its messages
+ * are dropped past a small buffer, and the next one carries the latest state anyway.
+ */
+import type { BusEvent, Bus, Subscription } from "../../shared/sdk/types.ts";
+import type { Logger } from "../../shared/telemetry/logger.ts";
+
+export interface PageEvent {
+  event: "workflow" | "queues";
+  data: Record<string, unknown>;
+}
+
+export interface Watcher {
+  /** the workflow this page shows, if any */
+  workflowId?: string;
+  send(e: PageEvent): void;
+}
+
+export interface EventHub {
+  add(w: Watcher): () => void;
+  /** runs before each `queues` tick is sent, so readings cached before it are not served after it */
+  onQueuesTick(fn: () => void): void;
+  readonly size: number;
+  stop(): Promise<void>;
+}
+
+interface Pending {
+  latest: Record<string, unknown> | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/** What a page needs of a workflow event: small, no payloads. */
+function workflowData(e: BusEvent): Record<string, unknown> {
+  return {
+    kind: e.kind,
+    id: e.batchId ?? e.chainId,
+    at: e.at.getTime(),
+    ...(e.counts ? { counts: e.counts } : {}),
+    ...(e.error ? { error: { code: e.error.code, message: e.error.message.slice(0, 500) } } : {}),
+    ...(e.callback ? { callback: e.callback } : {}),
+  };
+}
+
+export function startEventHub(
+  bus: Bus,
+  log: Logger,
+  opts: { flushMs?: number; tickMs?: number } = {},
+): {
+  hub: EventHub;
+  ready: Promise<void>;
+} {
+  const flushMs = opts.flushMs ?? 200;
+  const tickMs = opts.tickMs ?? 1_000;
+  const watchers = new Set<Watcher>();
+  const pending = new Map<string, Pending>();
+  let tick: NodeJS.Timeout | null = null;
+  const tickListeners: (() => void)[] = [];
+
+  const flush = (id: string) => {
+    const p = pending.get(id);
+    if (!p) return;
+    p.timer = null;
+    const data = p.latest;
+    p.latest = null;
+    if (!data) {
+      pending.delete(id);
+      return;
+    }
+    for (const w of watchers) if (w.workflowId === id) w.send({ event: "workflow", data });
+    p.timer = setTimeout(() => flush(id), flushMs);
+  };
+
+  const onEvent = (e: BusEvent) => {
+    const id = e.batchId ?? e.chainId;
+    if (
+      id &&
+      (e.kind.startsWith("batch_") || e.kind.startsWith("chain_") || e.kind.startsWith("callback_"))
+    ) {
+      let p = pending.get(id);
+      if (!p) pending.set(id, (p = { latest: null, timer: null }));
+      p.latest = workflowData(e);
+      if (!p.timer) flush(id);
+    }
+    if (e.kind.startsWith("job_") || e.kind === "dispatch_started") {
+      tick ??= setTimeout(() => {
+        tick = null;
+        for (const fn of tickListeners) fn();
+        for (const w of watchers) w.send({ event: "queues", data: { at: Date.now() } });
+      }, tickMs);
+    }
+  };
+
+  const sub: Subscription = bus.observe(onEvent);
+  sub.ready.catch((err: unknown) => log.error({ err: String(err) }, "cannot follow the events stream"));
+  return {
+    ready: sub.ready,
+    hub: {
+      add(w) {
+        watchers.add(w);
+        return () => watchers.delete(w);
+      },
+      onQueuesTick(fn) {
+        tickListeners.push(fn);
+      },
+      get size() {
+        return watchers.size;
+      },
+      async stop() {
+        for (const p of pending.values()) if (p.timer) clearTimeout(p.timer);
+        if (tick) clearTimeout(tick);
+        watchers.clear();
+        await sub.stop();
+      },
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * @module
+ * Reading the dead-letter stream through a filter: an ordered consumer whose filter subjects select the
+ * queue, type and workflow on the server (`filterSubjects`), positioned at a sequence or a time, fetching
+ * pages; every letter is checked against its schema (anyone may publish on `jetbus.dlq.>`) and against the
+ * whole filter. `upToSeq` bounds a scan to the letters that existed when a count was confirmed.
+ */
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { filterSubjects, matchesFilter, type DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
+import { DeadLetter as DeadLetterSchema, envelopeWorkflowId } from "../protocol/dead-letter.ts";
+import { STREAMS } from "../protocol/names.ts";
+import type { DeadLetter } from "../protocol/schemas.ts";
+import { parseDeadLetterSubject } from "../protocol/subjects.ts";
+import { check, parseJson } from "../protocol/validate.ts";
+
+export interface ScannedLetter {
+  seq: number;
+  subject: string;
+  letter: DeadLetter;
+  workflowId?: string;
+}
+
+export interface ScanOptions {
+  /** start after this stream sequence (paging) */
+  afterSeq?: number;
+  /** stop after this stream sequence (a confirmed set) */
+  upToSeq?: number;
+  /** stop after this many matches */
+  limit?: number;
+}
+
+export interface ScanResult {
+  letters: ScannedLetter[];
+  /** the last sequence read: pass as `afterSeq` for the next page; null when the stream had no more */
+  nextSeq: number | null;
+  /** stored messages that are not dead letters (bad JSON, wrong shape): skipped */
+  unreadable: number;
+}
+
+const PAGE = 256;
+const CLOCK_SKEW_MS = 60_000;
+
+export function decodeLetter(seq: number, subject: string, data: Uint8Array): ScannedLetter | null {
+  let v: unknown;
+  try {
+    v = parseJson(data, "dead letter");
+  } catch {
+    return null;
+  }
+  if (!check(DeadLetterSchema, v)) return null;
+  const workflowId =
+    parseDeadLetterSubject(subject)?.workflowId ?? (v.envelope ? envelopeWorkflowId(v.envelope) : undefined);
+  return { seq, subject, letter: v, ...(workflowId ? { workflowId } : {}) };
+}
+
+export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
+  return matchesFilter(f, {
+    // An undecodable message's letter has no envelope: its queue is its subject's (`_invalid`).
+    ...(s.letter.envelope
+      ? { queue: s.letter.envelope.queue, jobType: s.letter.envelope.type }
+      : { queue: s.subject.split(".")[2] }),
+    reason: s.letter.reason,
+    ...(s.workflowId ? { workflowId: s.workflowId } : {}),
+    failedAt: s.letter.failed_at,
+  });
+}
+
+export async function scanDeadLetters(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  filter: DeadLetterFilter,
+  opts: ScanOptions = {},
+): Promise<ScanResult> {
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  const si = await jsm.streams.info(STREAMS.deadLetters);
+  const out: ScanResult = { letters: [], nextSeq: null, unreadable: 0 };
+  const last = Math.min(si.state.last_seq, opts.upToSeq ?? Number.POSITIVE_INFINITY);
+  if (si.state.messages === 0 || (opts.afterSeq ?? 0) >= last) return out;
+  const position =
+    opts.afterSeq !== undefined
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 }
+      : filter.since !== undefined
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(filter.since).toISOString() }
+        : { deliver_policy: DeliverPolicy.All };
+  const consumer = await js.consumers.get(STREAMS.deadLetters, {
+    filter_subjects: filterSubjects(filter),
+    ...position,
+  });
+  try {
+    if ((await consumer.info(true)).num_pending === 0) return out;
+    for (;;) {
+      let pending = 0;
+      let read = 0;
+      const page = await consumer.fetch({ max_messages: PAGE, expires: 1_000 });
+      for await (const m of page) {
+        read++;
+        pending = m.info.pending;
+        if (m.seq > last) return out;
+        out.nextSeq = m.seq;
+        const s = decodeLetter(m.seq, m.subject, m.data);
+        if (!s) out.unreadable++;
+        else if (letterMatches(filter, s)) out.letters.push(s);
+        if (out.letters.length >= limit)
+          return { ...out, nextSeq: m.seq < last && pending > 0 ? m.seq : null };
+        // Letters are stored in time order (give or take writers' clocks): well past `until`, stop.
+        if (filter.until !== undefined && s && s.letter.failed_at > filter.until + CLOCK_SKEW_MS)
+          return { ...out, nextSeq: null };
+        if (pending === 0) break;
+      }
+      if (read === 0 || pending === 0) {
+        out.nextSeq = null;
+        return out;
+      }
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
