@@ -87,9 +87,11 @@ export async function startCoordinator({
     },
     log,
   });
-  loop.start();
+  // The last await comes before the loop starts: a start that fails (a cluster still forming) leaves nothing
+  // running, and the next start begins afresh.
   const directory = new WorkerDirectory(buckets.workers, log);
   await directory.start();
+  loop.start();
   const workers = (now: number) => directory.live(now);
   const orphans = new OrphanSweeper({
     js: jetstream(nc),

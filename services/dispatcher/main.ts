@@ -91,6 +91,11 @@ export async function startDispatcher({
     limits,
     defaultQueue: config.defaultQueue,
   });
+  // Every await before anything starts: a start that fails on a cluster still forming leaves nothing running,
+  // and the next start begins afresh.
+  const live = config.runScheduler
+    ? await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log)
+    : null;
   const q = QUEUE_GROUPS.dispatcher;
   const onError = (code: string) => metrics.rejected.inc({ code });
   const subs = [
@@ -104,8 +109,7 @@ export async function startDispatcher({
   ];
 
   let scheduler: PullLoop | null = null;
-  if (config.runScheduler) {
-    const live = await ensureConsumer(jsm, STREAMS.delayed, schedulerConsumerConfig(t), log);
+  if (live) {
     const parks = new LegacyParks(sender, publisher, log);
     scheduler = new PullLoop({
       nc,

@@ -14,6 +14,7 @@ import {
 } from "../nats/server-version.ts";
 import type { CommonConfig } from "./common-config.ts";
 import { startHttp, type HttpRoutes } from "./http.ts";
+import { startBackoffMs, startWillPass } from "./start-retry.ts";
 import { startTelemetry } from "../telemetry/sdk.ts";
 import { createLogger, type Logger } from "../telemetry/logger.ts";
 
@@ -106,7 +107,7 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
     else log.info({ server_version: version }, "reconnected to a supported nats-server: ready again");
   });
   connected = true;
-  running = await spec.start({ nc, log, config: spec.config });
+  running = await startWhenReady(() => spec.start({ nc, log, config: spec.config }), log);
   routes.listener = running.http ?? null;
   log.info(`${spec.name} ready`);
 
@@ -138,4 +139,20 @@ export async function runService<C extends { common: CommonConfig }>(spec: Servi
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** Starts the service, again and again while the failure is the cluster not being ready (a fresh cluster). */
+async function startWhenReady(start: () => Promise<RunningService>, log: Logger): Promise<RunningService> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!startWillPass(err)) throw err;
+      log.warn(
+        { err: String(err), attempt },
+        "JetStream is not ready yet (a cluster still forming?); starting again",
+      );
+      await new Promise((r) => setTimeout(r, startBackoffMs(attempt)));
+    }
+  }
 }

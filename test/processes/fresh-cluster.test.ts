@@ -39,7 +39,7 @@ describe("services started together on a fresh cluster", () => {
     ]);
     services = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     assert.deepEqual(
-      started.map((s) => (s.status === "rejected" ? String(s.reason).slice(0, 400) : "ready")),
+      started.map((s) => (s.status === "rejected" ? String(s.reason).slice(-1200) : "ready")),
       ["ready", "ready", "ready"],
     );
     for (const s of services)
