@@ -8,7 +8,8 @@
  */
 import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
+import { applyOutcomes, failWorkflow, recordCallbackOutcome } from "../../shared/core/workflow.ts";
+import { withoutUnclaimedCallbacks } from "../../shared/core/record-budget.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
@@ -254,38 +255,45 @@ export class OutcomeProcessor {
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
     let recorded = new Set<OutcomeEntry>();
-    const result = await this.d.engine.apply(g.ref, (cur) => {
-      if (!cur) return null;
-      const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
-      let t: Transition<WorkflowState> = {
-        next: cur,
-        effects: [],
-        changed: false,
-        rejected: [],
-        duplicates: 0,
-      };
-      if (g.members.length > 0) {
-        t = applyOutcomes(
-          cur,
-          g.members.map((m) => m.outcome),
-          ctx,
-        );
-      }
-      accepted = new Set(t.accepted ?? []);
-      recorded = new Set();
-      for (const cb of g.callbacks) {
-        const r = recordCallbackOutcome(
-          t.next,
-          cb.callback!.kind,
-          cb.status === "succeeded" ? "succeeded" : "failed",
-          ctx,
-        );
-        if (r.changed) t = { ...t, next: r.next, changed: true };
-        // Progress calls have no claim to change; each outcome of one is new.
-        if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
-      }
-      return t;
-    });
+    const result = await this.d.engine
+      .apply(g.ref, (cur) => {
+        if (!cur) return null;
+        const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+        let t: Transition<WorkflowState> = {
+          next: cur,
+          effects: [],
+          changed: false,
+          rejected: [],
+          duplicates: 0,
+        };
+        if (g.members.length > 0) {
+          t = applyOutcomes(
+            cur,
+            g.members.map((m) => m.outcome),
+            ctx,
+          );
+        }
+        accepted = new Set(t.accepted ?? []);
+        recorded = new Set();
+        for (const cb of g.callbacks) {
+          const r = recordCallbackOutcome(
+            t.next,
+            cb.callback!.kind,
+            cb.status === "succeeded" ? "succeeded" : "failed",
+            ctx,
+          );
+          if (r.changed) t = { ...t, next: r.next, changed: true };
+          // Progress calls have no claim to change; each outcome of one is new.
+          if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
+        }
+        return t;
+      })
+      .catch(async (err: unknown) => {
+        if ((err as { code?: unknown }).code !== ErrorCodes.PayloadTooLarge) throw err;
+        await this.failTooLarge(g, err, refused);
+        return null;
+      });
+    if (!result) return;
     if (!result.state) {
       this.d.log.warn({ workflow: g.ref }, "outcomes for an unknown (or pruned) workflow: ignored");
       return;
@@ -323,5 +331,31 @@ export class OutcomeProcessor {
       if (r.refused) continue;
       this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
     }
+  }
+
+  /**
+   * A write refused for its size is refused again on every retry: instead of nak'ing the group forever, the
+   * workflow is failed (PAYLOAD_TOO_LARGE) without the callbacks it could not hold, and the group's outcomes
+   * for it are dead-lettered (outcome_refused) and acked with the rest.
+   */
+  private async failTooLarge(
+    g: WorkflowGroup,
+    err: unknown,
+    refused: Map<OutcomeEntry, string>,
+  ): Promise<void> {
+    const reason = `the ${g.ref.kind}'s record outgrew its budget (${String((err as Error).message)}); the ${g.ref.kind} is failed`;
+    this.d.log.error({ workflow: g.ref, err: String(err) }, "workflow record over its budget: failed");
+    const error = truncateError({ code: ErrorCodes.PayloadTooLarge, message: reason, retryable: false });
+    const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+    await this.d.engine
+      .apply(g.ref, (cur) => (cur ? failWorkflow(withoutUnclaimedCallbacks(cur), error, ctx) : null))
+      .catch((e: unknown) =>
+        this.d.log.error(
+          { workflow: g.ref, err: String(e) },
+          "could not fail the workflow either: left as is",
+        ),
+      );
+    for (const m of g.members) refused.set(m.entry, reason);
+    for (const cb of g.callbacks) refused.set(cb, reason);
   }
 }
