@@ -10,6 +10,7 @@ import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { applyOutcomes, failWorkflow, recordCallbackOutcome } from "../../shared/core/workflow.ts";
 import { withoutUnclaimedCallbacks } from "../../shared/core/record-budget.ts";
+import { callbackRefusal } from "../../shared/core/refusal.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
@@ -255,6 +256,7 @@ export class OutcomeProcessor {
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
     let recorded = new Set<OutcomeEntry>();
+    let refusedCallbacks = new Map<OutcomeEntry, string>();
     const result = await this.d.engine
       .apply(g.ref, (cur) => {
         if (!cur) return null;
@@ -275,7 +277,19 @@ export class OutcomeProcessor {
         }
         accepted = new Set(t.accepted ?? []);
         recorded = new Set();
+        refusedCallbacks = new Map();
         for (const cb of g.callbacks) {
+          const reason = callbackRefusal(t.next, {
+            kind: cb.callback!.kind,
+            jobId: cb.job_id,
+            attempt: cb.attempt,
+            type: cb.type,
+            queue: cb.queue,
+          });
+          if (reason !== null) {
+            refusedCallbacks.set(cb, reason);
+            continue;
+          }
           const r = recordCallbackOutcome(
             t.next,
             cb.callback!.kind,
@@ -322,8 +336,10 @@ export class OutcomeProcessor {
       if (reason !== undefined) refused.set(m.entry, reason);
       else if (!accepted.has(m.outcome)) duplicates.add(m.entry);
     }
+    for (const [cb, reason] of refusedCallbacks) refused.set(cb, reason);
     // A redelivered callback outcome changes no claim and is not counted again.
     for (const cb of g.callbacks) {
+      if (refusedCallbacks.has(cb)) continue;
       if (recorded.has(cb)) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
       else staleCallbacks.add(cb);
     }
