@@ -69,7 +69,14 @@ export async function startCoordinator({
     },
     onPerformed: () => faultPoint("coordinator:after-publish"),
   });
-  const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
+  const processor = new OutcomeProcessor({
+    nc,
+    publisher,
+    engine,
+    events,
+    log,
+    resultsMaxBytes: t.maxMessageBytes,
+  });
   const consumerCfg = coordinatorConsumerConfig(t);
   const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({

@@ -42,6 +42,8 @@ export interface OutcomeProcessorDeps {
   engine: WorkflowEngine;
   events: EventBatcher;
   log: Logger;
+  /** the results stream's `max_msg_size` (JETBUS_MAX_MESSAGE_BYTES): results batches are cut to fit it too */
+  resultsMaxBytes?: number;
 }
 
 interface WorkflowGroup {
@@ -61,7 +63,9 @@ export class OutcomeProcessor {
   private readonly results: ResultWriter;
 
   constructor(private readonly d: OutcomeProcessorDeps) {
-    this.results = new ResultWriter(d.publisher, { maxBytes: messageBudget(d.nc.info?.max_payload) });
+    this.results = new ResultWriter(d.publisher, {
+      maxBytes: messageBudget(d.nc.info?.max_payload, d.resultsMaxBytes),
+    });
   }
 
   /**
