@@ -15,7 +15,6 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { newId } from "../../shared/ids.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
@@ -23,6 +22,7 @@ import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
 import { WorkflowEngine, type TransitionFn } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 
@@ -52,26 +52,6 @@ class FlakyEngine extends WorkflowEngine {
     if (this.fails-- > 0) return Promise.reject(new Error("simulated workflow write time-out"));
     return super.apply(ref, fn);
   }
-}
-
-function pulled(seq: number, deliveryCount: number, outcomes: OutcomeEntry[]) {
-  const m = {
-    subject: "jetbus.outcomes.w1",
-    data: new TextEncoder().encode(JSON.stringify({ v: 1, outcomes })),
-    seq,
-    info: { stream: STREAMS.outcomes, consumer: "c", deliveryCount, streamSequence: seq, pending: 0 },
-    acks: 0,
-    naks: [] as (number | undefined)[],
-    ack() {
-      m.acks++;
-    },
-    nak(delayMs?: number) {
-      m.naks.push(delayMs);
-    },
-    working() {},
-    term() {},
-  };
-  return m satisfies PulledMsg;
 }
 
 const outcome = (over: Partial<OutcomeEntry>): OutcomeEntry => ({
@@ -115,7 +95,10 @@ describe("an outcome group that fails half-way", () => {
       await nc.flush();
       const eventsBefore = (await jsm.streams.info(STREAMS.events)).state.messages;
 
-      const first = [pulled(n * 100 + 101, 1, [plain, big]), pulled(n * 100 + 102, 1, [member])];
+      const first = [
+        pulledOutcomes(n * 100 + 101, 1, [plain, big]),
+        pulledOutcomes(n * 100 + 102, 1, [member]),
+      ];
       await assert.rejects(processor.handleGroup(first), /simulated/);
       assert.deepEqual(
         first.map((m) => m.naks),
@@ -128,7 +111,10 @@ describe("an outcome group that fails half-way", () => {
       );
       assert.equal(notices.length + bigNotices.length, 0);
 
-      const again = [pulled(n * 100 + 101, 2, [plain, big]), pulled(n * 100 + 102, 2, [member])];
+      const again = [
+        pulledOutcomes(n * 100 + 101, 2, [plain, big]),
+        pulledOutcomes(n * 100 + 102, 2, [member]),
+      ];
       const second = replica === "the same coordinator" ? processor : newProcessor();
       await second.handleGroup(again);
       assert.deepEqual(
@@ -142,7 +128,7 @@ describe("an outcome group that fails half-way", () => {
       assert.ok(eventsAfter > eventsBefore, "the job facts were published");
 
       // Now the group succeeded: the same result again is a duplicate (no second notice)...
-      await second.handleGroup([pulled(n * 100 + 103, 1, [plain, big])]);
+      await second.handleGroup([pulledOutcomes(n * 100 + 103, 1, [plain, big])]);
       await nc.flush();
       assert.equal(notices.length, 1);
       assert.equal(bigNotices.length, 1);

@@ -17,7 +17,6 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
@@ -26,6 +25,7 @@ import { subjects } from "../../shared/protocol/subjects.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -93,22 +93,11 @@ describe("a workflow record over its budget", () => {
       events: new EventBatcher(publisher, "big", () => undefined),
       log: createLogger("test", "silent"),
     });
-    let acks = 0;
-    const naks: unknown[] = [];
-    const m = {
-      subject: "jetbus.outcomes.w1",
-      data: new TextEncoder().encode(JSON.stringify({ v: 1, outcomes })),
-      seq: 7,
-      info: { stream: STREAMS.outcomes, consumer: "c", deliveryCount: 1, streamSequence: 7, pending: 0 },
-      ack: () => void acks++,
-      nak: (d?: number) => void naks.push(d),
-      working() {},
-      term() {},
-    } satisfies PulledMsg;
+    const m = pulledOutcomes(7, 1, outcomes);
 
     await processor.handleGroup([m]);
-    assert.equal(acks, 1);
-    assert.deepEqual(naks, []);
+    assert.equal(m.acks, 1);
+    assert.deepEqual(m.naks, []);
     const s = await engine.read(ref);
     assert.ok(s?.kind === "batch" && s.completed && s.cancelled, "the batch is finished");
     assert.equal(s.failure?.code, ErrorCodes.PayloadTooLarge);

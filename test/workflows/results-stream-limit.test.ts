@@ -13,7 +13,6 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { newId } from "../../shared/ids.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
@@ -22,6 +21,7 @@ import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
+import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
 
 const LIMIT = 64 * 1024;
 const topology = { ...DEFAULT_TOPOLOGY, maxMessageBytes: LIMIT };
@@ -76,22 +76,11 @@ describe("results batches under the results stream's limit", () => {
       started_at: 1,
       finished_at: 2,
     }));
-    let acks = 0;
-    const naks: unknown[] = [];
-    const m = {
-      subject: "jetbus.outcomes.w1",
-      data: new TextEncoder().encode(JSON.stringify({ v: 1, outcomes })),
-      seq: 1,
-      info: { stream: STREAMS.outcomes, consumer: "c", deliveryCount: 1, streamSequence: 1, pending: 0 },
-      ack: () => void acks++,
-      nak: (d?: number) => void naks.push(d),
-      working() {},
-      term() {},
-    } satisfies PulledMsg;
+    const m = pulledOutcomes(1, 1, outcomes);
     // The outcome message itself is over 64 KiB: handed to the processor directly, as if a bigger limit had let it in.
     await processor.handleGroup([m]);
-    assert.equal(acks, 1);
-    assert.deepEqual(naks, []);
+    assert.equal(m.acks, 1);
+    assert.deepEqual(m.naks, []);
     const si = await jsm.streams.info(STREAMS.results);
     assert.ok(si.state.messages >= 2, `${si.state.messages} results messages`);
     assert.ok(si.state.bytes > 90_000, `${si.state.bytes} bytes stored`);
