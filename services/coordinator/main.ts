@@ -16,7 +16,7 @@ import { ensureConsumer, liveAckWaitMs, provisionTopology } from "../../shared/n
 import { PullLoop } from "../../shared/nats/pull-loop.ts";
 import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import { coordinatorConsumerConfig } from "../../shared/nats/topology.ts";
+import { deadLetterMaxBytes, coordinatorConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
 import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
@@ -41,7 +41,7 @@ export async function startCoordinator({
   const t = config.common.topology;
   const jsm = await jetstreamManager(nc);
   const { buckets } = await provisionTopology(nc, jsm, t, log);
-  const publisher = new JetStreamPublisher(nc);
+  const publisher = new JetStreamPublisher(nc, { deadLetterMaxBytes: deadLetterMaxBytes(t) });
   const counters = new WaitingCounters(jsm, (err) =>
     log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
   );
@@ -69,7 +69,14 @@ export async function startCoordinator({
     },
     onPerformed: () => faultPoint("coordinator:after-publish"),
   });
-  const processor = new OutcomeProcessor({ nc, publisher, engine, events, log });
+  const processor = new OutcomeProcessor({
+    nc,
+    publisher,
+    engine,
+    events,
+    log,
+    resultsMaxBytes: t.maxMessageBytes,
+  });
   const consumerCfg = coordinatorConsumerConfig(t);
   const live = await ensureConsumer(jsm, STREAMS.outcomes, consumerCfg, log);
   const loop = new PullLoop({

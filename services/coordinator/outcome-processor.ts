@@ -8,7 +8,9 @@
  */
 import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { applyOutcomes, recordCallbackOutcome } from "../../shared/core/workflow.ts";
+import { applyOutcomes, failWorkflow, recordCallbackOutcome } from "../../shared/core/workflow.ts";
+import { withoutUnclaimedCallbacks } from "../../shared/core/record-budget.ts";
+import { callbackRefusal } from "../../shared/core/refusal.ts";
 import type { MemberOutcome, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { toErrorBody } from "../../shared/protocol/errors.ts";
 import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
@@ -40,6 +42,8 @@ export interface OutcomeProcessorDeps {
   engine: WorkflowEngine;
   events: EventBatcher;
   log: Logger;
+  /** the results stream's `max_msg_size` (JETBUS_MAX_MESSAGE_BYTES): results batches are cut to fit it too */
+  resultsMaxBytes?: number;
 }
 
 interface WorkflowGroup {
@@ -59,7 +63,9 @@ export class OutcomeProcessor {
   private readonly results: ResultWriter;
 
   constructor(private readonly d: OutcomeProcessorDeps) {
-    this.results = new ResultWriter(d.publisher, { maxBytes: messageBudget(d.nc.info?.max_payload) });
+    this.results = new ResultWriter(d.publisher, {
+      maxBytes: messageBudget(d.nc.info?.max_payload, d.resultsMaxBytes),
+    });
   }
 
   /**
@@ -254,38 +260,58 @@ export class OutcomeProcessor {
   ): Promise<void> {
     let accepted = new Set<MemberOutcome>();
     let recorded = new Set<OutcomeEntry>();
-    const result = await this.d.engine.apply(g.ref, (cur) => {
-      if (!cur) return null;
-      const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
-      let t: Transition<WorkflowState> = {
-        next: cur,
-        effects: [],
-        changed: false,
-        rejected: [],
-        duplicates: 0,
-      };
-      if (g.members.length > 0) {
-        t = applyOutcomes(
-          cur,
-          g.members.map((m) => m.outcome),
-          ctx,
-        );
-      }
-      accepted = new Set(t.accepted ?? []);
-      recorded = new Set();
-      for (const cb of g.callbacks) {
-        const r = recordCallbackOutcome(
-          t.next,
-          cb.callback!.kind,
-          cb.status === "succeeded" ? "succeeded" : "failed",
-          ctx,
-        );
-        if (r.changed) t = { ...t, next: r.next, changed: true };
-        // Progress calls have no claim to change; each outcome of one is new.
-        if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
-      }
-      return t;
-    });
+    let refusedCallbacks = new Map<OutcomeEntry, string>();
+    const result = await this.d.engine
+      .apply(g.ref, (cur) => {
+        if (!cur) return null;
+        const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+        let t: Transition<WorkflowState> = {
+          next: cur,
+          effects: [],
+          changed: false,
+          rejected: [],
+          duplicates: 0,
+        };
+        if (g.members.length > 0) {
+          t = applyOutcomes(
+            cur,
+            g.members.map((m) => m.outcome),
+            ctx,
+          );
+        }
+        accepted = new Set(t.accepted ?? []);
+        recorded = new Set();
+        refusedCallbacks = new Map();
+        for (const cb of g.callbacks) {
+          const reason = callbackRefusal(t.next, {
+            kind: cb.callback!.kind,
+            jobId: cb.job_id,
+            attempt: cb.attempt,
+            type: cb.type,
+            queue: cb.queue,
+          });
+          if (reason !== null) {
+            refusedCallbacks.set(cb, reason);
+            continue;
+          }
+          const r = recordCallbackOutcome(
+            t.next,
+            cb.callback!.kind,
+            cb.status === "succeeded" ? "succeeded" : "failed",
+            ctx,
+          );
+          if (r.changed) t = { ...t, next: r.next, changed: true };
+          // Progress calls have no claim to change; each outcome of one is new.
+          if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
+        }
+        return t;
+      })
+      .catch(async (err: unknown) => {
+        if ((err as { code?: unknown }).code !== ErrorCodes.PayloadTooLarge) throw err;
+        await this.failTooLarge(g, err, refused);
+        return null;
+      });
+    if (!result) return;
     if (!result.state) {
       this.d.log.warn({ workflow: g.ref }, "outcomes for an unknown (or pruned) workflow: ignored");
       return;
@@ -314,8 +340,10 @@ export class OutcomeProcessor {
       if (reason !== undefined) refused.set(m.entry, reason);
       else if (!accepted.has(m.outcome)) duplicates.add(m.entry);
     }
+    for (const [cb, reason] of refusedCallbacks) refused.set(cb, reason);
     // A redelivered callback outcome changes no claim and is not counted again.
     for (const cb of g.callbacks) {
+      if (refusedCallbacks.has(cb)) continue;
       if (recorded.has(cb)) metrics.callbacks.inc({ kind: cb.callback!.kind, status: cb.status });
       else staleCallbacks.add(cb);
     }
@@ -323,5 +351,31 @@ export class OutcomeProcessor {
       if (r.refused) continue;
       this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
     }
+  }
+
+  /**
+   * A write refused for its size is refused again on every retry: instead of nak'ing the group forever, the
+   * workflow is failed (PAYLOAD_TOO_LARGE) without the callbacks it could not hold, and the group's outcomes
+   * for it are dead-lettered (outcome_refused) and acked with the rest.
+   */
+  private async failTooLarge(
+    g: WorkflowGroup,
+    err: unknown,
+    refused: Map<OutcomeEntry, string>,
+  ): Promise<void> {
+    const reason = `the ${g.ref.kind}'s record outgrew its budget (${String((err as Error).message)}); the ${g.ref.kind} is failed`;
+    this.d.log.error({ workflow: g.ref, err: String(err) }, "workflow record over its budget: failed");
+    const error = truncateError({ code: ErrorCodes.PayloadTooLarge, message: reason, retryable: false });
+    const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+    await this.d.engine
+      .apply(g.ref, (cur) => (cur ? failWorkflow(withoutUnclaimedCallbacks(cur), error, ctx) : null))
+      .catch((e: unknown) =>
+        this.d.log.error(
+          { workflow: g.ref, err: String(e) },
+          "could not fail the workflow either: left as is",
+        ),
+      );
+    for (const m of g.members) refused.set(m.entry, reason);
+    for (const cb of g.callbacks) refused.set(cb, reason);
   }
 }

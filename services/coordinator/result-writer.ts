@@ -10,8 +10,10 @@
  *
  * A batch cannot refuse a second result of the same job, so duplicates are told apart here: an outcome this
  * coordinator recorded in a group that then succeeded as a whole ({@link ResultWriter.commit}) is a duplicate
- * (its events and done notice are not sent again). One that reaches another replica is recorded twice; readers
- * take the first (`pickResult`), and events keep their ids.
+ * (its events and done notice are not sent again). Nothing else is: one that reaches another replica (or this
+ * one after a group failed half-way, or after a restart) is recorded twice; readers take the first
+ * (`pickResult`), a record of its own already there counts as recorded, and its notice and events are sent
+ * again (waiters and observers deduplicate them; never sending them could leave a waiter without its notice).
  *
  * Each record is encoded once: its JSON goes into the batch and into the job's done notice.
  */
@@ -58,8 +60,6 @@ export interface ResultWriterOptions {
 
 export class ResultWriter {
   private readonly recent = new RecentSet(RECENT.entries, RECENT.maxAgeMs);
-  /** own records this coordinator wrote: found again before a commit, they are its own (a group that failed) */
-  private readonly written = new RecentSet(RECENT.entries, RECENT.maxAgeMs);
   private readonly now: () => number;
   private readonly maxBytes: number;
 
@@ -96,7 +96,7 @@ export class ResultWriter {
       if (!list) batches.set(subject, (list = []));
       list.push(r);
     }
-    const kept = await Promise.all(own.map(async (r) => ((await this.recordOwn(r)) ? r : null)));
+    await Promise.all(own.map((r) => this.recordOwn(r)));
     await Promise.all(
       [...batches].flatMap(([subject, records]) =>
         packBySize(records, (r) => r.bytes, this.maxBytes).packs.map((part) => {
@@ -105,7 +105,7 @@ export class ResultWriter {
         }),
       ),
     );
-    for (const r of kept) if (r) fresh.push(r);
+    fresh.push(...own);
     return fresh;
   }
 
@@ -140,8 +140,8 @@ export class ResultWriter {
     return { outcome, recordJson: json, bytes };
   }
 
-  /** A record of its own, unless one exists (first outcome wins); false for a duplicate. */
-  private async recordOwn(r: Recorded): Promise<boolean> {
+  /** A record of its own, unless one exists (first outcome wins: the one there is this job's, recorded). */
+  private async recordOwn(r: Recorded): Promise<void> {
     const subject = `$KV.${BUCKETS.results}.${keys.result(r.outcome.dispatch_id)}`;
     try {
       await this.publisher.publish(
@@ -149,12 +149,9 @@ export class ResultWriter {
         r.recordJson,
         r.outcome.replay ? {} : { expectLastSubjectSequence: 0 },
       );
-      this.written.add(outcomeKey(r.outcome), this.now());
-      return true;
     } catch (err) {
-      // Already there: a duplicate, unless this coordinator wrote it in a group that then failed.
-      if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence)
-        return this.written.has(outcomeKey(r.outcome), this.now());
+      // Already recorded (by a try of this group that failed later, another replica, or before a restart).
+      if (err instanceof JetStreamPublishError && err.code === PublishErrorCodes.WrongLastSequence) return;
       throw err;
     }
   }

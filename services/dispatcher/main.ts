@@ -19,7 +19,7 @@ import { WaitingCounters } from "../../shared/nats/waiting-counters.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { serve } from "../../shared/nats/responder.ts";
 import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
-import { schedulerConsumerConfig } from "../../shared/nats/topology.ts";
+import { deadLetterMaxBytes, schedulerConsumerConfig } from "../../shared/nats/topology.ts";
 import { faultPoint } from "../../shared/service/faults.ts";
 import { runService, type RunningService, type ServiceContext } from "../../shared/service/lifecycle.ts";
 import { metrics } from "../../shared/telemetry/metrics.ts";
@@ -51,7 +51,7 @@ export async function startDispatcher({
     withoutKeyTtl.filter((b) => b === BUCKETS.unique),
     log,
   );
-  const publisher = new JetStreamPublisher(nc);
+  const publisher = new JetStreamPublisher(nc, { deadLetterMaxBytes: deadLetterMaxBytes(t) });
   const counters = new WaitingCounters(jsm, (err) =>
     log.warn({ err: String(err) }, "could not create a waiting-jobs counter"),
   );

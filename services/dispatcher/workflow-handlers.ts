@@ -15,6 +15,7 @@
  * Operation batch.cancel: cancels at once (catch and finally fire); NOT_FOUND if unknown.
  */
 import type { Msg } from "@nats-io/transport-node";
+import { completionOverBudget } from "../../shared/core/record-budget.ts";
 import { appendMembers, cancelBatch, createBatch, sealBatch } from "../../shared/core/batch.ts";
 import { createChain } from "../../shared/core/chain.ts";
 import { memberJobId } from "../../shared/core/ids.ts";
@@ -108,21 +109,22 @@ export class WorkflowHandlers {
     trace: TraceFields,
   ): Promise<object> {
     const ref = { kind: "chain" as const, id: req.chain_id };
-    const create = this.d.engine.apply(ref, (cur) =>
-      cur
-        ? null
-        : createChain(
-            {
-              id: req.chain_id,
-              dispatchId: req.dispatch_id ?? newId("dsp"),
-              queue,
-              nodes,
-              callbacks,
-              ...trace,
-            },
-            this.ctx(),
-          ),
-    );
+    const create = this.d.engine.apply(ref, (cur) => {
+      if (cur) return null;
+      const t = createChain(
+        {
+          id: req.chain_id,
+          dispatchId: req.dispatch_id ?? newId("dsp"),
+          queue,
+          nodes,
+          callbacks,
+          ...trace,
+        },
+        this.ctx(),
+      );
+      refuseIfTooLargeToFinish(t.next);
+      return t;
+    });
     try {
       await create;
     } catch (err) {
@@ -285,6 +287,7 @@ export class WorkflowHandlers {
       rejectIfAny(s);
       t = { ...merge(t, s), skipPublish: t.skipPublish };
     }
+    if (t.changed) refuseIfTooLargeToFinish(t.next);
     return t;
   }
 
@@ -313,6 +316,15 @@ export class WorkflowHandlers {
       throw publishFailure(err).error;
     }
   }
+}
+
+/** A workflow whose finishing write could not be stored would never finish: refused before anything is kept. */
+function refuseIfTooLargeToFinish(s: WorkflowState): void {
+  const over = completionOverBudget(s);
+  if (over)
+    throw new JetbusError(ErrorCodes.PayloadTooLarge, over.reason, {
+      details: { size: over.size, limit: over.limit },
+    });
 }
 
 function asBatch(s: WorkflowState): BatchState {

@@ -3,6 +3,7 @@
  * The worker service: loads the handler modules named in JETBUS_HANDLERS and runs them on the queues in
  * JETBUS_QUEUES; drains on SIGTERM (running jobs finish or are released to other workers).
  */
+import { deadLetterMaxBytes } from "../../shared/nats/topology.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { KeyTtlReadiness } from "../../shared/nats/key-ttl-readiness.ts";
 import { provisionTopology } from "../../shared/nats/provision.ts";
@@ -34,7 +35,7 @@ export async function startWorker({
     withoutKeyTtl.filter((b) => b === BUCKETS.locks || b === BUCKETS.limits),
     log,
   );
-  const publisher = new JetStreamPublisher(nc);
+  const publisher = new JetStreamPublisher(nc, { deadLetterMaxBytes: deadLetterMaxBytes(t) });
   const host = new WorkerHost({
     nc,
     js: jetstream(nc),

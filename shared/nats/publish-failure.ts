@@ -56,3 +56,10 @@ export function publishFailure(err: unknown): { error: JetbusError; maybeStored:
   }
   return { error: new JetbusError(ErrorCodes.Internal, String(err), { retryable: true }), maybeStored: true };
 }
+
+/** A publish the server or the stream refused for the message's size: the same bytes can never succeed. */
+export function isSizeRefusal(err: unknown): boolean {
+  if (err instanceof JetStreamPublishError) return err.code === PublishErrorCodes.MessageSizeExceeded;
+  // nats.js refuses a payload over the connection's max_payload before sending it.
+  return err instanceof Error && /max_payload|maximum payload/i.test(err.message);
+}

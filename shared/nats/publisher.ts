@@ -51,6 +51,8 @@ export type JetStreamPublisherOptions = {
   retryDelayMs?: number;
   /** Inbox prefix for PubAcks; defaults to the connection's `inboxPrefix` (so permissions keep working). */
   inboxPrefix?: string;
+  /** The dead-letter stream's `max_msg_size` (see topology.ts), so dead letters are cut to fit it. */
+  deadLetterMaxBytes?: number;
 };
 
 export type PublishOpts = {
@@ -97,8 +99,12 @@ export class JetStreamPublisher {
   #closed: PublisherClosedError | undefined;
   #idleWaiters: (() => void)[] = [];
 
+  /** The dead-letter stream's message limit, when the service said (undefined: max_payload alone). */
+  readonly deadLetterMaxBytes: number | undefined;
+
   constructor(nc: NatsConnection, opts: JetStreamPublisherOptions = {}) {
     this.#nc = nc;
+    this.deadLetterMaxBytes = opts.deadLetterMaxBytes;
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#retries = opts.retries ?? 3;
     this.#retryDelayMs = opts.retryDelayMs ?? 250;

@@ -107,6 +107,9 @@ const workQueue = (t: TopologyConfig, maxMsgs: number): Partial<StreamConfig> =>
   max_age: 0,
 });
 
+/** A dead letter holds a whole message and its error: the stream allows 64 KiB more than a job's message. */
+export const deadLetterMaxBytes = (t: TopologyConfig): number => t.maxMessageBytes + 64 * 1024;
+
 export function streamConfigs(t: TopologyConfig): StreamSpec[] {
   return [
     // The delayed stream first: the jobs stream sources from it.
@@ -144,7 +147,7 @@ export function streamConfigs(t: TopologyConfig): StreamSpec[] {
       max_age: nanos(t.deadLetterMaxAgeMs),
       max_bytes: t.deadLetterMaxBytes,
       max_msgs: -1,
-      max_msg_size: t.maxMessageBytes + 64 * 1024,
+      max_msg_size: deadLetterMaxBytes(t),
       duplicate_window: nanos(t.duplicateWindowMs),
     },
     {

@@ -103,9 +103,16 @@ function processAttributes(m: PulledMsg, env: JobEnvelope, attempt: number): Att
 
 export class DeliveryProcessor {
   private readonly recorded: RecordedOutcomes;
+  /** stream sequences handed back (nak'ed) unsettled: their next delivery must be processed, not skipped */
+  private readonly handedBack = new Set<number>();
 
   constructor(private readonly d: DeliveryDeps) {
     this.recorded = new RecordedOutcomes(d);
+  }
+
+  /** Whether this delivery was handed back unsettled (once: the mark is taken). */
+  takeHandedBack(seq: number): boolean {
+    return this.handedBack.delete(seq);
   }
 
   async process(m: PulledMsg): Promise<void> {
@@ -209,18 +216,21 @@ export class DeliveryProcessor {
       return;
     }
     const before = beforeRun(attempt, env.options);
-    if (before.kind === "dead-letter" && (await this.recorded.within(env, this.d.settleWaitMs ?? 3_000))) {
-      // Its outcome was stored (by this worker, or another one whose ack was lost) but not yet recorded when
-      // it came back: a lost ack, not a dead worker.
-      log().info("redelivered job's outcome was recorded meanwhile: acked, not dead-lettered");
-      m.ack();
+    if (before.kind === "dead-letter" && this.recorded.deferOnce(env)) {
+      // Its outcome may be stored but not yet recorded (a coordinator catching up after a restart): look again
+      // at the next delivery (checked above) instead of holding a slot while waiting.
+      log().info("redelivered job past its retries: looked at again after the settle wait");
+      this.handedBack.add(m.seq);
+      m.nak(this.d.settleWaitMs ?? 3_000);
       return;
     }
     if (before.kind === "dead-letter") {
+      // The delivery handed back above counts no death.
+      before.attempts = Math.max(before.reportedAttempt + 1, before.attempts - 1);
       // Every earlier delivery ended with its worker gone: do not run it again.
       const error: ErrorBody = {
         code: ErrorCodes.WorkerDied,
-        message: `job ${env.job_id} was delivered ${attempt} time(s) and its worker never finished it (crash, kill or a blocked event loop)`,
+        message: `job ${env.job_id} was delivered ${before.attempts} time(s) and its worker never finished it (crash, kill or a blocked event loop)`,
         retryable: false,
       };
       jm.deadLettered.inc();

@@ -15,7 +15,8 @@ import { byteLength } from "../protocol/budgets.ts";
 import { ErrorCodes } from "../protocol/error-codes.ts";
 import { JetbusError } from "../protocol/errors.ts";
 import type { OutcomeEntry } from "../protocol/schemas.ts";
-import { JetStreamPublishError, PublishErrorCodes, type JetStreamPublisher } from "../nats/publisher.ts";
+import type { JetStreamPublisher } from "../nats/publisher.ts";
+import { isSizeRefusal } from "../nats/publish-failure.ts";
 
 interface Pending {
   entry: OutcomeEntry;
@@ -34,13 +35,6 @@ export class OutcomeTooLargeError extends JetbusError {
       { details: { bytes, max_bytes: maxBytes } },
     );
   }
-}
-
-/** A publish the server refused for the message's size: the same bytes can never succeed. */
-function isSizeError(err: unknown): boolean {
-  if (err instanceof JetStreamPublishError) return err.code === PublishErrorCodes.MessageSizeExceeded;
-  // nats.js refuses a payload over the connection's max_payload before sending it.
-  return err instanceof Error && /max_payload|maximum payload/i.test(err.message);
 }
 
 const FRAME = `{"v":1,"outcomes":[]}`;
@@ -115,7 +109,7 @@ export class OutcomeReporter {
           for (const p of batch) p.reject(err);
           return;
         }
-        if (isSizeError(err)) return this.splitRefused(batch, err);
+        if (isSizeRefusal(err)) return this.splitRefused(batch, err);
         this.onError(err);
         await delay(Math.min(200 * attempt, 5_000));
       }

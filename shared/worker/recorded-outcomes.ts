@@ -9,7 +9,6 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { delay } from "@nats-io/transport-node";
 import { outcomeRecorded } from "../core/recorded.ts";
 import { keys } from "../protocol/names.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
@@ -35,6 +34,8 @@ function workflowOf(env: JobEnvelope): { kind: "chain" | "batch"; id: string } |
 export class RecordedOutcomes {
   /** runs this worker reported a terminal outcome for: a redelivery of one is a lost ack */
   private readonly reported = new RecentSet(100_000, 10 * 60_000);
+  /** runs handed back once before a worker_died dead letter ({@link deferOnce}) */
+  private readonly deferred = new RecentSet(100_000, 10 * 60_000);
 
   constructor(private readonly d: RecordedOutcomesDeps) {}
 
@@ -54,14 +55,16 @@ export class RecordedOutcomes {
     return !!r && (r.replay ?? 0) === (env.replay ?? 0);
   }
 
-  /** Whether the outcome is recorded within `waitMs` (the coordinator may still be catching up after a restart). */
-  async within(env: JobEnvelope, waitMs: number): Promise<boolean> {
-    const until = Date.now() + waitMs;
-    for (;;) {
-      if (await this.has(env)) return true;
-      if (Date.now() >= until) return false;
-      await delay(250);
-    }
+  /**
+   * True the first time a run is about to be dead-lettered as worker_died here: the delivery is handed back
+   * for one settle wait first (its outcome may still be on its way to the record). False when it comes back.
+   */
+  deferOnce(env: JobEnvelope): boolean {
+    const key = runKey(env);
+    const now = Date.now();
+    if (this.deferred.has(key, now)) return false;
+    this.deferred.add(key, now);
+    return true;
   }
 
   private async inWorkflow(env: JobEnvelope, ref: { kind: "chain" | "batch"; id: string }): Promise<boolean> {

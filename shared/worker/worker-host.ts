@@ -250,7 +250,7 @@ export class WorkerHost {
     this.running.add(m);
     try {
       await this.processor!.process(m);
-      this.settled.add(m.seq, Date.now());
+      if (!this.processor!.takeHandedBack(m.seq)) this.settled.add(m.seq, Date.now());
     } catch (err) {
       // Settlement failed (NATS down, stream full): leave the message unacked; it is redelivered.
       this.o.log.warn(

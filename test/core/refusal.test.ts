@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { appendMembers, createBatch, sealBatch } from "../../shared/core/batch.ts";
 import { createChain } from "../../shared/core/chain.ts";
-import { memberJobId, nodeJobId } from "../../shared/core/ids.ts";
-import { refusal } from "../../shared/core/refusal.ts";
+import { callbackJobId, memberJobId, nodeJobId, progressJobId } from "../../shared/core/ids.ts";
+import { callbackRefusal, refusal, type CallbackOutcome } from "../../shared/core/refusal.ts";
 import { applyOutcomes } from "../../shared/core/workflow.ts";
 import type { BatchState, JobSpec, MemberOutcome } from "../../shared/core/types.ts";
 import { describe, it, makeCtx } from "./helpers.ts";
@@ -95,4 +95,55 @@ describe("refusal", () => {
     assert.match(refusal(c, node({ jobId: "x" })) ?? "", /is not node 0's/);
     assert.match(refusal(c, node({ index: 5 })) ?? "", /outside the chain/);
   });
+});
+
+describe("callbackRefusal", () => {
+  const cb = (type: string, retry: number): JobSpec => ({
+    type,
+    queue: "q",
+    payload: null,
+    options: { retry },
+  });
+  const withCallbacks = (): BatchState => {
+    const b = createBatch(
+      {
+        id: "b2",
+        dispatchId: "d2",
+        name: "",
+        queue: "q",
+        allowFailures: true,
+        callbacks: { then: cb("on-then", 1), finally: cb("on-finally", 0), progress: cb("on-progress", 0) },
+      },
+      ctx,
+    ).next;
+    const a = appendMembers(b, 0, [member(0), member(0)], ctx).next;
+    const s = sealBatch(a, 2, ctx).next;
+    return applyOutcomes(s, [out({ index: 0, jobId: memberJobId("b2", 0) })], ctx).next as BatchState;
+  };
+  const call = (o: Partial<CallbackOutcome> & { kind: CallbackOutcome["kind"] }): CallbackOutcome => ({
+    jobId: o.kind === "progress" ? progressJobId("b2", 1) : callbackJobId("b2", o.kind),
+    attempt: 0,
+    type: `on-${o.kind}`,
+    queue: "q",
+    ...o,
+  });
+  const cases: [string, CallbackOutcome, RegExp | null][] = [
+    ["then's own outcome", call({ kind: "then" }), null],
+    ["then's last retry", call({ kind: "then", attempt: 1 }), null],
+    ["a progress call the batch made", call({ kind: "progress" }), null],
+    ["then past its retries", call({ kind: "then", attempt: 2 }), /exceeds the job's 1 retries/],
+    ["finally past its retries", call({ kind: "finally", attempt: 1 }), /exceeds the job's 0 retries/],
+    ["a callback the batch lacks", call({ kind: "catch" }), /has no catch callback/],
+    ["another job's id", call({ kind: "then", jobId: callbackJobId("b2", "finally") }), /is not the then/],
+    ["another batch's id", call({ kind: "then", jobId: callbackJobId("b9", "then") }), /is not the then/],
+    ["a progress count not reached", call({ kind: "progress", jobId: progressJobId("b2", 2) }), /progress/],
+    ["a progress id that is not one", call({ kind: "progress", jobId: "b2_progress01" }), /progress/],
+    ["another type", call({ kind: "then", type: "other" }), /type other/],
+  ];
+  for (const [name, o, expected] of cases)
+    it(name, () => {
+      const reason = callbackRefusal(withCallbacks(), o);
+      if (expected === null) assert.equal(reason, null);
+      else assert.match(reason ?? "", expected);
+    });
 });

@@ -15,7 +15,6 @@ import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
 import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
 import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import type { PulledMsg } from "../../shared/nats/pulled-msg.ts";
 import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { newId } from "../../shared/ids.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
@@ -23,6 +22,7 @@ import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
 import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
 import { WorkflowEngine, type TransitionFn } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 
@@ -54,26 +54,6 @@ class FlakyEngine extends WorkflowEngine {
   }
 }
 
-function pulled(seq: number, deliveryCount: number, outcomes: OutcomeEntry[]) {
-  const m = {
-    subject: "jetbus.outcomes.w1",
-    data: new TextEncoder().encode(JSON.stringify({ v: 1, outcomes })),
-    seq,
-    info: { stream: STREAMS.outcomes, consumer: "c", deliveryCount, streamSequence: seq, pending: 0 },
-    acks: 0,
-    naks: [] as (number | undefined)[],
-    ack() {
-      m.acks++;
-    },
-    nak(delayMs?: number) {
-      m.naks.push(delayMs);
-    },
-    working() {},
-    term() {},
-  };
-  return m satisfies PulledMsg;
-}
-
 const outcome = (over: Partial<OutcomeEntry>): OutcomeEntry => ({
   job_id: "j",
   dispatch_id: newId("dsp"),
@@ -88,55 +68,71 @@ const outcome = (over: Partial<OutcomeEntry>): OutcomeEntry => ({
 });
 
 describe("an outcome group that fails half-way", () => {
-  it("is handed back at once, and its results' done notices and events are sent when it comes back", async () => {
-    const { workflows } = await openBuckets(nc);
-    const engine = new FlakyEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
-    const events = new EventBatcher(publisher, "partial", () => undefined);
-    const processor = new OutcomeProcessor({
-      nc,
-      publisher,
-      engine,
-      events,
-      log: createLogger("test", "silent"),
+  for (const [n, replica] of (["the same coordinator", "another coordinator"] as const).entries())
+    it(`is handed back at once, and its results' done notices and events are sent when it comes back (${replica})`, async () => {
+      const { workflows } = await openBuckets(nc);
+      const engine = new FlakyEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
+      const events = new EventBatcher(publisher, "partial", () => undefined);
+      const newProcessor = () =>
+        new OutcomeProcessor({ nc, publisher, engine, events, log: createLogger("test", "silent") });
+      const processor = newProcessor();
+      const plain = outcome({ job_id: "plain1" });
+      // Over 2 KiB: kept in a record of its own, which the failed try already wrote.
+      const big = outcome({ job_id: "plain2", result: "r".repeat(5_000) });
+      const member = outcome({ job_id: "bat_x_m0", batch: { id: "bat_x", index: 0 } });
+      const notices: string[] = [];
+      const bigNotices: string[] = [];
+      const sub = nc.subscribe(subjects.done(plain.dispatch_id), {
+        callback: (_e, m) => {
+          notices.push(m.string());
+        },
+      });
+      const bigSub = nc.subscribe(subjects.done(big.dispatch_id), {
+        callback: (_e, m) => {
+          bigNotices.push(m.string());
+        },
+      });
+      await nc.flush();
+      const eventsBefore = (await jsm.streams.info(STREAMS.events)).state.messages;
+
+      const first = [
+        pulledOutcomes(n * 100 + 101, 1, [plain, big]),
+        pulledOutcomes(n * 100 + 102, 1, [member]),
+      ];
+      await assert.rejects(processor.handleGroup(first), /simulated/);
+      assert.deepEqual(
+        first.map((m) => m.naks),
+        [[500], [500]],
+        "handed back after 500 ms",
+      );
+      assert.deepEqual(
+        first.map((m) => m.acks),
+        [0, 0],
+      );
+      assert.equal(notices.length + bigNotices.length, 0);
+
+      const again = [
+        pulledOutcomes(n * 100 + 101, 2, [plain, big]),
+        pulledOutcomes(n * 100 + 102, 2, [member]),
+      ];
+      const second = replica === "the same coordinator" ? processor : newProcessor();
+      await second.handleGroup(again);
+      assert.deepEqual(
+        again.map((m) => m.acks),
+        [1, 1],
+      );
+      await waitFor("the done notice of the redelivered result", () => notices.length === 1);
+      await waitFor("the done notice of the redelivered 5 KB result", () => bigNotices.length === 1);
+      assert.match(bigNotices[0]!, /r{5000}/);
+      const eventsAfter = (await jsm.streams.info(STREAMS.events)).state.messages;
+      assert.ok(eventsAfter > eventsBefore, "the job facts were published");
+
+      // Now the group succeeded: the same result again is a duplicate (no second notice)...
+      await second.handleGroup([pulledOutcomes(n * 100 + 103, 1, [plain, big])]);
+      await nc.flush();
+      assert.equal(notices.length, 1);
+      assert.equal(bigNotices.length, 1);
+      sub.unsubscribe();
+      bigSub.unsubscribe();
     });
-    const plain = outcome({ job_id: "plain1" });
-    const member = outcome({ job_id: "bat_x_m0", batch: { id: "bat_x", index: 0 } });
-    const notices: string[] = [];
-    const sub = nc.subscribe(subjects.done(plain.dispatch_id), {
-      callback: (_e, m) => {
-        notices.push(m.string());
-      },
-    });
-    await nc.flush();
-    const eventsBefore = (await jsm.streams.info(STREAMS.events)).state.messages;
-
-    const first = [pulled(101, 1, [plain]), pulled(102, 1, [member])];
-    await assert.rejects(processor.handleGroup(first), /simulated/);
-    assert.deepEqual(
-      first.map((m) => m.naks),
-      [[500], [500]],
-      "handed back after 500 ms",
-    );
-    assert.deepEqual(
-      first.map((m) => m.acks),
-      [0, 0],
-    );
-    assert.equal(notices.length, 0);
-
-    const again = [pulled(101, 2, [plain]), pulled(102, 2, [member])];
-    await processor.handleGroup(again);
-    assert.deepEqual(
-      again.map((m) => m.acks),
-      [1, 1],
-    );
-    await waitFor("the done notice of the redelivered result", () => notices.length === 1);
-    const eventsAfter = (await jsm.streams.info(STREAMS.events)).state.messages;
-    assert.ok(eventsAfter > eventsBefore, "the job facts were published");
-
-    // Now the group succeeded: the same result again is a duplicate (no second notice)...
-    await processor.handleGroup([pulled(103, 1, [plain])]);
-    await nc.flush();
-    assert.equal(notices.length, 1);
-    sub.unsubscribe();
-  });
 });

@@ -77,6 +77,19 @@ describe("sizes never wedge a batch", () => {
     for (let i = 0; i < 10; i++) assert.ok(messages.has(message(i)), `member ${i}'s error in full`);
   });
 
+  it("then and finally with 250 KB payloads each: refused at dispatch with PAYLOAD_TOO_LARGE, nothing kept", async () => {
+    const t = callbacks();
+    const big = { blob: "p".repeat(250_000) };
+    const type = uniq("size-never-finishes");
+    bus.register(type, runs.handler());
+    await assert.rejects(
+      bus.batch(job(type), job(type)).then(job(t.then, big)).finally(job(t.fin, big)).dispatch(),
+      (err: { code?: string; message: string }) =>
+        err.code === "PAYLOAD_TOO_LARGE" && /callbacks/.test(err.message),
+    );
+    assert.equal(runs.count(type), 0);
+  });
+
   it("40 members returning 200 KB results: all succeed, then and finally once", async () => {
     const type = uniq("size-bigresult");
     bus.register(
