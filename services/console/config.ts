@@ -20,6 +20,8 @@ export interface ConsoleConfig {
   secureCookies: boolean;
   /** open event streams at once, across all pages */
   maxEventStreams: number;
+  /** dead-letter scans (pages, counts, bulk actions, lookups) at once; more are refused */
+  maxScans: number;
 }
 
 export function loadConfig(
@@ -52,6 +54,7 @@ export function loadConfig(
     sessionTtlMs: r.int("JETBUS_CONSOLE_SESSION_TTL_MS", 8 * 3_600_000, { min: 60_000 }),
     secureCookies: r.bool("JETBUS_CONSOLE_SECURE_COOKIES", false),
     maxEventStreams: r.int("JETBUS_CONSOLE_MAX_EVENT_STREAMS", 100, { min: 1 }),
+    maxScans: r.int("JETBUS_CONSOLE_MAX_SCANS", 4, { min: 1 }),
   };
   r.done();
   return cfg;

@@ -83,6 +83,8 @@ describe("security", () => {
   it("actions need a signed-in operator and the session's CSRF token", async () => {
     const anon = new ConsoleClient(rw.url);
     assert.equal((await anon.post("/api/batches/bat_x/cancel")).status, 401);
+    // a count is a full scan and the first step of a bulk action
+    assert.equal((await anon.post("/api/dlq/count", {})).status, 401);
     assert.equal((await anon.signIn("ada", "wrong secret")).status, 401);
     assert.equal((await anon.signIn("eve", SECRET)).status, 401);
     const c = await operator();
