@@ -7,10 +7,9 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { filterSubjects, matchesFilter, type DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
-import { DeadLetter as DeadLetterSchema, envelopeWorkflowId } from "../protocol/dead-letter.ts";
+import { DeadLetter as DeadLetterSchema, letterWorkflow } from "../protocol/dead-letter.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter } from "../protocol/schemas.ts";
-import { parseDeadLetterSubject } from "../protocol/subjects.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 
 export interface ScannedLetter {
@@ -48,9 +47,9 @@ export function decodeLetter(seq: number, subject: string, data: Uint8Array): Sc
     return null;
   }
   if (!check(DeadLetterSchema, v)) return null;
-  const workflowId =
-    parseDeadLetterSubject(subject)?.workflowId ?? (v.envelope ? envelopeWorkflowId(v.envelope) : undefined);
-  return { seq, subject, letter: v, ...(workflowId ? { workflowId } : {}) };
+  // The envelope is what gets replayed: a subject naming another queue, type or workflow is a forgery.
+  const owner = letterWorkflow(subject, v);
+  return owner ? { seq, subject, letter: v, ...owner } : null;
 }
 
 export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
