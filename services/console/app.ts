@@ -18,12 +18,14 @@ import { sessionRoutes } from "./routes/session.ts";
 import { pageRoutes } from "./routes/static.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { scanSlot, ScanSlots } from "./scan-slots.ts";
+import { checkHost } from "./host-check.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function consoleApp(d: ConsoleDeps): Hono<ConsoleEnv> {
   const page = pageRoutes();
   const app = new Hono<ConsoleEnv>();
+  app.use("*", checkHost(d.config.hosts));
   app.use(
     "*",
     secureHeaders({

@@ -6,6 +6,7 @@
  * security rules (read-only without operators, sign-in, CSRF, no secret on the page).
  */
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { register } from "prom-client";
 import { loadConfig } from "../../services/console/config.ts";
@@ -111,6 +112,21 @@ describe("security", () => {
       [cfg.common.httpHost, cfg.common.httpPort, cfg.operators.length],
       ["127.0.0.1", 9104, 0],
     );
+  });
+
+  it("answers only to loopback or configured host names (DNS rebinding)", async () => {
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(rw.url);
+        http
+          .get({ host: u.hostname, port: u.port, path: "/api/session", headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on("error", reject);
+      });
+    assert.equal(await status("evil.example:80"), 403);
+    assert.equal(await status(`localhost:${new URL(rw.url).port}`), 200);
   });
 
   it("five failed sign-ins block a name for a while, whatever secret comes next", async () => {
