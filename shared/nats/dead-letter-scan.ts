@@ -37,7 +37,8 @@ export interface ScanResult {
 }
 
 const PAGE = 256;
-const CLOCK_SKEW_MS = 60_000;
+/** How long after its failed_at a letter may reach the stream (a writer's clock, a reconnect). */
+const STORE_LAG_MS = 60_000;
 
 export function decodeLetter(seq: number, subject: string, data: Uint8Array): ScannedLetter | null {
   let v: unknown;
@@ -110,8 +111,9 @@ export async function walkDeadLetters(
         if (!s) out.unreadable++;
         else if (letterMatches(filter, s) && visit(s) === true)
           return { ...out, nextSeq: m.seq < last && pending > 0 ? m.seq : null };
-        // Letters are stored in time order (give or take writers' clocks): well past `until`, stop.
-        if (filter.until !== undefined && s && s.letter.failed_at > filter.until + CLOCK_SKEW_MS)
+        // Stored well past `until`, stop: by the server's stored time, which a writer cannot set, not the
+        // letter's failed_at (one forged far-future letter would hide every later one).
+        if (filter.until !== undefined && m.info.timestampNanos / 1e6 > filter.until + STORE_LAG_MS)
           return { ...out, nextSeq: null };
         if (pending === 0) break;
       }

@@ -8,9 +8,12 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { register } from "prom-client";
 import { loadConfig } from "../../services/console/config.ts";
 import { job, type Bus } from "../../shared/index.ts";
+import { STREAMS } from "../../shared/protocol/names.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { ConsoleClient, operatorEntries, startTestConsole, type ConsoleHandle } from "../helpers/console.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
@@ -28,6 +31,7 @@ const fail = `${T}:fail`;
 const flaky = `${T}:flaky`;
 const slow = `${T}:slow`;
 const doomed = `${T}:doomed`;
+const forged = `${T}:forged`;
 const seenFlaky = new Set<number>();
 const slowRuns: number[] = [];
 
@@ -47,6 +51,9 @@ before(async () => {
       throw new Error(`first run of ${i}`);
     }
     return i;
+  });
+  worker.register(forged, () => {
+    throw new Error("real failure");
   });
   worker.register(doomed, () => {
     throw new Error("doomed");
@@ -221,6 +228,27 @@ describe("workflows and dead letters", () => {
       left.map((l: { dispatchId: string }) => l.dispatchId),
       [late],
     );
+  });
+
+  it("a forged far-future letter does not hide later letters from an `until` filter", async () => {
+    const fails = async () => {
+      const d = (await client.dispatch(job(forged))).dispatchId;
+      await client.wait(d, { timeout: 10_000 });
+    };
+    await fails();
+    const [real] = await client.deadLetters.list({ type: forged });
+    const nc = await connect({ servers: mesh.url, noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stored = await jsm.streams.getMessage(STREAMS.deadLetters, { seq: real!.seq });
+      const body = { ...(stored!.json() as object), failed_at: Date.UTC(3000, 0, 1) };
+      await jetstream(nc).publish(real!.subject, JSON.stringify(body));
+    } finally {
+      await nc.close();
+    }
+    await fails();
+    const until = Date.now() + 3_600_000;
+    assert.equal((await client.deadLetters.count({ type: forged, until })).count, 2);
   });
 
   it("discard one, and discard all matching", async () => {
