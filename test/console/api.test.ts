@@ -15,7 +15,15 @@ import { loadConfig } from "../../services/console/config.ts";
 import { job, type Bus } from "../../shared/index.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
-import { ConsoleClient, operatorEntries, startTestConsole, type ConsoleHandle } from "../helpers/console.ts";
+import {
+  ConsoleClient,
+  deliveredSeq,
+  operatorEntries,
+  startTestConsole,
+  waitHeldByPause,
+  type ConsoleHandle,
+} from "../helpers/console.ts";
+import { ncOf } from "../helpers/workflow-kit.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/names.ts";
 
@@ -293,13 +301,14 @@ describe("queues", () => {
     const row = async () =>
       ((await c.get("/api/queues")).body.rows as any[]).find((r) => r.queue === "default" && r.type === slow);
     assert.ok((await row()).pausedUntil > Date.now());
+    const before = await deliveredSeq(ncOf(client), "default", slow);
     await client.dispatch(job(slow, { i: 1 }));
     // The job is stored and a worker is asking for it, yet the server delivers nothing while paused.
-    await waitFor("the paused job waiting with a pull request open", async () => {
+    await waitHeldByPause(ncOf(client), "default", slow, before);
+    await waitFor("the paused job shown ready with a pull request open", async () => {
       const r = await row();
       return r.ready === 1 && r.pullRequests > 0 ? r : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1_000)); // a window in which a delivery would have happened
     assert.ok(!slowRuns.includes(1), "a paused consumer delivered a job");
     assert.equal((await c.post("/api/queues/resume", { queue: "default", type: slow })).status, 200);
     await waitFor("the job after resume", () => (slowRuns.includes(1) ? true : undefined));
