@@ -18,6 +18,7 @@ import { systemTimes } from "../shared/service/times.ts";
 import { job } from "../shared/sdk/job.ts";
 import type { Bus, BusEvent } from "../shared/sdk/types.ts";
 import type { EventKind } from "../shared/protocol/schemas.ts";
+import { EVENT_KINDS } from "../shared/protocol/event.ts";
 import { withBus } from "./inspect.ts";
 
 export function parseFilterFlag(text: string | undefined): DeadLetterFilter {
@@ -89,6 +90,11 @@ export async function events(opts: {
   const since = opts.since ? parseFilterText(`since=${opts.since}`, times) : null;
   if (since && !since.ok) throw new ValidationError(`--since: ${since.errors.join("; ")}`);
   const fromTime = new Date(since?.ok ? since.filter.since! : times.now - 15 * 60_000);
+  const unknown = (opts.kind ?? []).filter((k) => !(EVENT_KINDS as readonly string[]).includes(k));
+  if (unknown.length)
+    throw new ValidationError(
+      `--kind: ${unknown.map((k) => JSON.stringify(k)).join(", ")} is not an event kind (${EVENT_KINDS.join(", ")})`,
+    );
   const kinds = opts.kind?.length ? (opts.kind as EventKind[]) : undefined;
   return withBus(async (bus: Bus, nc) => {
     const lastSeq = opts.follow

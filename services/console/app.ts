@@ -17,12 +17,15 @@ import { queueRoutes } from "./routes/queues.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { pageRoutes } from "./routes/static.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
+import { scanSlot, ScanSlots } from "./scan-slots.ts";
+import { checkHost } from "./host-check.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function consoleApp(d: ConsoleDeps): Hono<ConsoleEnv> {
   const page = pageRoutes();
   const app = new Hono<ConsoleEnv>();
+  app.use("*", checkHost(d.config.hosts));
   app.use(
     "*",
     secureHeaders({
@@ -57,6 +60,12 @@ export function consoleApp(d: ConsoleDeps): Hono<ConsoleEnv> {
     }),
   );
   app.use("*", loadSession(d.sessions));
+  const scans = scanSlot(new ScanSlots(d.config.maxScans));
+  app.get("/api/dlq", scans);
+  app.post("/api/dlq/count", scans);
+  app.post("/api/dlq/replay", scans);
+  app.post("/api/dlq/discard", scans);
+  app.get("/api/lookup/:id", scans);
   app.route("/api/session", sessionRoutes(d));
   app.route("/api/queues", queueRoutes(d));
   app.route("/api/dlq", deadLetterRoutes(d));

@@ -33,15 +33,32 @@ interface Pending {
   timer: NodeJS.Timeout | null;
 }
 
-/** What a page needs of a workflow event: small, no payloads. */
-function workflowData(e: BusEvent): Record<string, unknown> {
+const COUNT_KEYS = ["total", "pending", "processed", "failed"] as const;
+
+/**
+ * The four counts and nothing else: anyone may publish events, and the page merges these into its batch
+ * view, so an extra key (`state`, `callbacks`) must not ride along. The schema keeps accepting extra keys
+ * (refusing them would break v1 readers of a later writer); the console copies what it shows.
+ */
+export function pageCounts(counts: unknown): Record<(typeof COUNT_KEYS)[number], number> | null {
+  if (typeof counts !== "object" || counts === null) return null;
+  const c = counts as Record<string, unknown>;
+  if (!COUNT_KEYS.every((k) => Number.isSafeInteger(c[k]) && (c[k] as number) >= 0)) return null;
+  return Object.fromEntries(COUNT_KEYS.map((k) => [k, c[k]])) as Record<(typeof COUNT_KEYS)[number], number>;
+}
+
+/** What a page needs of a workflow event: small, no payloads, only the fields it shows. */
+export function workflowData(e: BusEvent): Record<string, unknown> {
+  const counts = pageCounts(e.counts);
   return {
     kind: e.kind,
     id: e.batchId ?? e.chainId,
     at: e.at.getTime(),
-    ...(e.counts ? { counts: e.counts } : {}),
-    ...(e.error ? { error: { code: e.error.code, message: e.error.message.slice(0, 500) } } : {}),
-    ...(e.callback ? { callback: e.callback } : {}),
+    ...(counts ? { counts } : {}),
+    ...(e.error
+      ? { error: { code: String(e.error.code).slice(0, 100), message: e.error.message.slice(0, 500) } }
+      : {}),
+    ...(e.callback ? { callback: String(e.callback).slice(0, 100) } : {}),
   };
 }
 

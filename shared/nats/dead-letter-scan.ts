@@ -7,10 +7,9 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { filterSubjects, matchesFilter, type DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
-import { DeadLetter as DeadLetterSchema, envelopeWorkflowId } from "../protocol/dead-letter.ts";
+import { DeadLetter as DeadLetterSchema, letterWorkflow } from "../protocol/dead-letter.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter } from "../protocol/schemas.ts";
-import { parseDeadLetterSubject } from "../protocol/subjects.ts";
 import { check, parseJson } from "../protocol/validate.ts";
 
 export interface ScannedLetter {
@@ -38,7 +37,8 @@ export interface ScanResult {
 }
 
 const PAGE = 256;
-const CLOCK_SKEW_MS = 60_000;
+/** How long after its failed_at a letter may reach the stream (a writer's clock, a reconnect). */
+const STORE_LAG_MS = 60_000;
 
 export function decodeLetter(seq: number, subject: string, data: Uint8Array): ScannedLetter | null {
   let v: unknown;
@@ -48,9 +48,9 @@ export function decodeLetter(seq: number, subject: string, data: Uint8Array): Sc
     return null;
   }
   if (!check(DeadLetterSchema, v)) return null;
-  const workflowId =
-    parseDeadLetterSubject(subject)?.workflowId ?? (v.envelope ? envelopeWorkflowId(v.envelope) : undefined);
-  return { seq, subject, letter: v, ...(workflowId ? { workflowId } : {}) };
+  // The envelope is what gets replayed: a subject naming another queue, type or workflow is a forgery.
+  const owner = letterWorkflow(subject, v);
+  return owner ? { seq, subject, letter: v, ...owner } : null;
 }
 
 export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
@@ -65,15 +65,26 @@ export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
   });
 }
 
-export async function scanDeadLetters(
+/** What a walk reports: the letters are the visitor's to keep or not. */
+export interface WalkResult {
+  /** the last sequence read when the walk stopped early (a page's next `afterSeq`); null when it read all */
+  nextSeq: number | null;
+  unreadable: number;
+}
+
+/**
+ * Reads the matching letters in stream order and hands each to `visit`, keeping none: a count or a bulk
+ * action costs one page of messages in memory, however many letters match. `visit` returns true to stop.
+ */
+export async function walkDeadLetters(
   js: JetStreamClient,
   jsm: JetStreamManager,
   filter: DeadLetterFilter,
-  opts: ScanOptions = {},
-): Promise<ScanResult> {
-  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  opts: Omit<ScanOptions, "limit">,
+  visit: (s: ScannedLetter) => boolean | void,
+): Promise<WalkResult> {
   const si = await jsm.streams.info(STREAMS.deadLetters);
-  const out: ScanResult = { letters: [], nextSeq: null, unreadable: 0 };
+  const out: WalkResult = { nextSeq: null, unreadable: 0 };
   const last = Math.min(si.state.last_seq, opts.upToSeq ?? Number.POSITIVE_INFINITY);
   if (si.state.messages === 0 || (opts.afterSeq ?? 0) >= last) return out;
   const position =
@@ -95,24 +106,37 @@ export async function scanDeadLetters(
       for await (const m of page) {
         read++;
         pending = m.info.pending;
-        if (m.seq > last) return out;
-        out.nextSeq = m.seq;
+        if (m.seq > last) return { ...out, nextSeq: null };
         const s = decodeLetter(m.seq, m.subject, m.data);
         if (!s) out.unreadable++;
-        else if (letterMatches(filter, s)) out.letters.push(s);
-        if (out.letters.length >= limit)
+        else if (letterMatches(filter, s) && visit(s) === true)
           return { ...out, nextSeq: m.seq < last && pending > 0 ? m.seq : null };
-        // Letters are stored in time order (give or take writers' clocks): well past `until`, stop.
-        if (filter.until !== undefined && s && s.letter.failed_at > filter.until + CLOCK_SKEW_MS)
+        // Stored well past `until`, stop: by the server's stored time, which a writer cannot set, not the
+        // letter's failed_at (one forged far-future letter would hide every later one).
+        if (filter.until !== undefined && m.info.timestampNanos / 1e6 > filter.until + STORE_LAG_MS)
           return { ...out, nextSeq: null };
         if (pending === 0) break;
       }
-      if (read === 0 || pending === 0) {
-        out.nextSeq = null;
-        return out;
-      }
+      if (read === 0 || pending === 0) return { ...out, nextSeq: null };
     }
   } finally {
     await consumer.delete().catch(() => undefined);
   }
+}
+
+/** A page: the first `limit` matching letters (all of them without a limit: only for small sets). */
+export async function scanDeadLetters(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  filter: DeadLetterFilter,
+  opts: ScanOptions = {},
+): Promise<ScanResult> {
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  const letters: ScannedLetter[] = [];
+  const walk = {
+    ...(opts.afterSeq !== undefined ? { afterSeq: opts.afterSeq } : {}),
+    ...(opts.upToSeq !== undefined ? { upToSeq: opts.upToSeq } : {}),
+  };
+  const r = await walkDeadLetters(js, jsm, filter, walk, (s) => letters.push(s) >= limit);
+  return { letters, ...r };
 }

@@ -7,6 +7,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { EpochMillis, ErrorBody } from "./fields.ts";
 import { JobEnvelope } from "./envelope.ts";
+import { parseDeadLetterSubject, subjects } from "./subjects.ts";
 
 export const DeadLetterReason = Type.Union([
   Type.Literal("exhausted"),
@@ -39,4 +40,24 @@ export function envelopeWorkflowId(env: {
   callback?: { workflow_id: string };
 }): string | undefined {
   return env.batch?.id ?? env.chain?.id ?? env.callback?.workflow_id;
+}
+
+/**
+ * The workflow a stored letter belongs to, or null when its subject and its envelope disagree (the queue,
+ * the type, or an `@<workflow>` token that is not the envelope's): anyone allowed on `jetbus.dlq.<queue>.>`
+ * could otherwise file a letter under another batch, so such a letter is unreadable. The plain form is
+ * accepted for a workflow's job (v1 writers); a letter without an envelope belongs to no workflow and must
+ * be on the `_invalid` form.
+ */
+export function letterWorkflow(
+  subject: string,
+  letter: { envelope?: { queue: string; type: string } & Parameters<typeof envelopeWorkflowId>[0] },
+): { workflowId?: string } | null {
+  const env = letter.envelope;
+  if (!env) return subject.startsWith(subjects.invalidDeadLetter("")) ? {} : null;
+  const s = parseDeadLetterSubject(subject);
+  if (!s || s.queue !== env.queue || s.type !== env.type) return null;
+  const workflowId = envelopeWorkflowId(env);
+  if (s.workflowId !== undefined && s.workflowId !== workflowId) return null;
+  return workflowId ? { workflowId } : {};
 }

@@ -8,7 +8,12 @@
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
-import { decodeLetter, scanDeadLetters, type ScannedLetter } from "../nats/dead-letter-scan.ts";
+import {
+  decodeLetter,
+  scanDeadLetters,
+  walkDeadLetters,
+  type ScannedLetter,
+} from "../nats/dead-letter-scan.ts";
 import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
@@ -21,6 +26,9 @@ import type {
   DeadLetterPage,
   DeadLetters,
 } from "./types.ts";
+
+/** Letters acted on per read of the stream. */
+const BULK_PAGE = 256;
 
 function info({ seq, subject, letter: d, workflowId }: ScannedLetter): DeadLetterInfo {
   const out: DeadLetterInfo = {
@@ -71,8 +79,11 @@ export class NatsDeadLetters implements DeadLetters {
   async count(filter: DeadLetterFilter = {}, upTo?: number): Promise<{ count: number; upToSeq: number }> {
     const jsm = await this.jsm();
     const upToSeq = upTo ?? (await jsm.streams.info(STREAMS.deadLetters)).state.last_seq;
-    const r = await scanDeadLetters(this.js, jsm, filter, { upToSeq });
-    return { count: r.letters.length, upToSeq };
+    let count = 0;
+    await walkDeadLetters(this.js, jsm, filter, { upToSeq }, () => {
+      count++;
+    });
+    return { count, upToSeq };
   }
 
   async replayMatching(filter: DeadLetterFilter, upToSeq: number): Promise<BulkResult> {
@@ -83,23 +94,37 @@ export class NatsDeadLetters implements DeadLetters {
     return this.eachMatching(filter, upToSeq, (seq) => this.remove(seq));
   }
 
-  /** One letter at a time, so a letter that cannot be replayed is reported and the others still go. */
+  /**
+   * A page of sequences at a time (never every letter in memory), one letter at a time within it, so a letter
+   * that cannot be replayed is reported and the others still go.
+   */
   private async eachMatching(
     filter: DeadLetterFilter,
     upToSeq: number,
     act: (seq: number) => Promise<unknown>,
   ): Promise<BulkResult> {
-    const r = await scanDeadLetters(this.js, await this.jsm(), filter, { upToSeq });
     const out: BulkResult = { done: 0, failed: [] };
-    for (const l of r.letters) {
-      try {
-        await act(l.seq);
-        out.done++;
-      } catch (err) {
-        out.failed.push({ seq: l.seq, message: (err as Error).message });
+    let afterSeq: number | undefined;
+    for (;;) {
+      const seqs: number[] = [];
+      const r = await walkDeadLetters(
+        this.js,
+        await this.jsm(),
+        filter,
+        { upToSeq, ...(afterSeq !== undefined ? { afterSeq } : {}) },
+        (s) => seqs.push(s.seq) >= BULK_PAGE,
+      );
+      for (const seq of seqs) {
+        try {
+          await act(seq);
+          out.done++;
+        } catch (err) {
+          out.failed.push({ seq, message: (err as Error).message });
+        }
       }
+      if (r.nextSeq === null) return out;
+      afterSeq = r.nextSeq;
     }
-    return out;
   }
 
   private async get(seq: number): Promise<ScannedLetter> {

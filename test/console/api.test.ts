@@ -6,12 +6,24 @@
  * security rules (read-only without operators, sign-in, CSRF, no secret on the page).
  */
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { register } from "prom-client";
 import { loadConfig } from "../../services/console/config.ts";
 import { job, type Bus } from "../../shared/index.ts";
+import { STREAMS } from "../../shared/protocol/names.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
-import { ConsoleClient, operatorEntries, startTestConsole, type ConsoleHandle } from "../helpers/console.ts";
+import {
+  ConsoleClient,
+  deliveredSeq,
+  operatorEntries,
+  startTestConsole,
+  waitHeldByPause,
+  type ConsoleHandle,
+} from "../helpers/console.ts";
+import { ncOf } from "../helpers/workflow-kit.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/names.ts";
 
@@ -27,6 +39,7 @@ const fail = `${T}:fail`;
 const flaky = `${T}:flaky`;
 const slow = `${T}:slow`;
 const doomed = `${T}:doomed`;
+const forged = `${T}:forged`;
 const seenFlaky = new Set<number>();
 const slowRuns: number[] = [];
 
@@ -46,6 +59,9 @@ before(async () => {
       throw new Error(`first run of ${i}`);
     }
     return i;
+  });
+  worker.register(forged, () => {
+    throw new Error("real failure");
   });
   worker.register(doomed, () => {
     throw new Error("doomed");
@@ -83,6 +99,8 @@ describe("security", () => {
   it("actions need a signed-in operator and the session's CSRF token", async () => {
     const anon = new ConsoleClient(rw.url);
     assert.equal((await anon.post("/api/batches/bat_x/cancel")).status, 401);
+    // a count is a full scan and the first step of a bulk action
+    assert.equal((await anon.post("/api/dlq/count", {})).status, 401);
     assert.equal((await anon.signIn("ada", "wrong secret")).status, 401);
     assert.equal((await anon.signIn("eve", SECRET)).status, 401);
     const c = await operator();
@@ -109,6 +127,21 @@ describe("security", () => {
       [cfg.common.httpHost, cfg.common.httpPort, cfg.operators.length],
       ["127.0.0.1", 9104, 0],
     );
+  });
+
+  it("answers only to loopback or configured host names (DNS rebinding)", async () => {
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(rw.url);
+        http
+          .get({ host: u.hostname, port: u.port, path: "/api/session", headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on("error", reject);
+      });
+    assert.equal(await status("evil.example:80"), 403);
+    assert.equal(await status(`localhost:${new URL(rw.url).port}`), 200);
   });
 
   it("five failed sign-ins block a name for a while, whatever secret comes next", async () => {
@@ -205,6 +238,27 @@ describe("workflows and dead letters", () => {
     );
   });
 
+  it("a forged far-future letter does not hide later letters from an `until` filter", async () => {
+    const fails = async () => {
+      const d = (await client.dispatch(job(forged))).dispatchId;
+      await client.wait(d, { timeout: 10_000 });
+    };
+    await fails();
+    const [real] = await client.deadLetters.list({ type: forged });
+    const nc = await connect({ servers: mesh.url, noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stored = await jsm.streams.getMessage(STREAMS.deadLetters, { seq: real!.seq });
+      const body = { ...(stored!.json() as object), failed_at: Date.UTC(3000, 0, 1) };
+      await jetstream(nc).publish(real!.subject, JSON.stringify(body));
+    } finally {
+      await nc.close();
+    }
+    await fails();
+    const until = Date.now() + 3_600_000;
+    assert.equal((await client.deadLetters.count({ type: forged, until })).count, 2);
+  });
+
   it("discard one, and discard all matching", async () => {
     const ids = [];
     for (const i of [7, 8]) ids.push((await client.dispatch(job(doomed, { i }))).dispatchId);
@@ -247,13 +301,14 @@ describe("queues", () => {
     const row = async () =>
       ((await c.get("/api/queues")).body.rows as any[]).find((r) => r.queue === "default" && r.type === slow);
     assert.ok((await row()).pausedUntil > Date.now());
+    const before = await deliveredSeq(ncOf(client), "default", slow);
     await client.dispatch(job(slow, { i: 1 }));
     // The job is stored and a worker is asking for it, yet the server delivers nothing while paused.
-    await waitFor("the paused job waiting with a pull request open", async () => {
+    await waitHeldByPause(ncOf(client), "default", slow, before);
+    await waitFor("the paused job shown ready with a pull request open", async () => {
       const r = await row();
       return r.ready === 1 && r.pullRequests > 0 ? r : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1_000)); // a window in which a delivery would have happened
     assert.ok(!slowRuns.includes(1), "a paused consumer delivered a job");
     assert.equal((await c.post("/api/queues/resume", { queue: "default", type: slow })).status, 200);
     await waitFor("the job after resume", () => (slowRuns.includes(1) ? true : undefined));

@@ -12,7 +12,13 @@ import type { Page } from "playwright-core";
 import { job, type Bus } from "../../shared/index.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { findChromium, launchChromium, screenshotPath, type Browser } from "../helpers/browser.ts";
-import { operatorEntries, startTestConsole, type ConsoleHandle } from "../helpers/console.ts";
+import {
+  deliveredSeq,
+  operatorEntries,
+  startTestConsole,
+  waitHeldByPause,
+  type ConsoleHandle,
+} from "../helpers/console.ts";
 import { startMesh, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/names.ts";
 import { ncOf } from "../helpers/workflow-kit.ts";
@@ -145,12 +151,13 @@ it(
     const row = page.getByTestId(`row-${PQ}-${slow}`);
     await row.getByTestId("paused").waitFor();
     const held = uniq("job");
+    const before = await deliveredSeq(ncOf(client), PQ, slow);
     await client.dispatch(job(slow, { id: held }).onQueue(PQ));
     // The page re-reads the counts on the events stream's tick: the job shows as ready, and stays undelivered.
     await waitFor("the held job shown ready", async () =>
       (await row.getByTestId("ready").innerText()) === "1" ? true : undefined,
     );
-    await new Promise((r) => setTimeout(r, 1_000)); // a window in which an unpaused consumer would deliver it
+    await waitHeldByPause(ncOf(client), PQ, slow, before);
     assert.ok(!slowRuns.includes(held), "a paused queue delivered a job");
     await page.screenshot({ path: screenshotPath("queues"), fullPage: true });
     await page.getByTestId(`resume-queue-${PQ}`).click();

@@ -37,6 +37,9 @@ it("dispatch --wait prints the outcome; events --id prints that dispatch's event
   const bad = await runCli(["dispatch", ok, "--payload", "{nope"], mesh.url);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--payload is not JSON/);
+  const bogus = await runCli(["events", "--kind", "bogus"], mesh.url);
+  assert.equal(bogus.code, 1);
+  assert.match(bogus.stderr, /--kind: "bogus" is not an event kind/);
   const ev = await runCli(["events", "--id", line.dispatchId, "--kind", "job_succeeded"], mesh.url);
   assert.equal(ev.code, 0, ev.stderr);
   const events = ev.stdout.split("\n").map((l) => JSON.parse(l) as { kind: string; dispatchId: string });

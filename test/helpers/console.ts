@@ -3,12 +3,16 @@
  * The console in-process against a test mesh, on a free port, and a small HTTP client that keeps the session
  * cookie and sends the CSRF token the way the page does. Operators are made here with real scrypt hashes.
  */
-import { connect } from "@nats-io/transport-node";
+import assert from "node:assert/strict";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { loadConfig } from "../../services/console/config.ts";
 import { startConsole } from "../../services/console/main.ts";
 import { hashSecret } from "../../services/console/operators.ts";
 import { startHttp } from "../../shared/service/http.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
+import { STREAMS, jobConsumerName } from "../../shared/protocol/names.ts";
+import { waitFor } from "../../shared/testkit/index.ts";
 import { FAST_ENV, type Env } from "./mesh.ts";
 
 export interface ConsoleHandle {
@@ -79,4 +83,30 @@ export class ConsoleClient {
     if (r.status === 200) this.csrf = (r.body as { csrf: string }).csrf;
     return r;
   }
+}
+
+/**
+ * The job consumer of (queue, type) held by the server's pause: paused, a job stored for it and a worker's
+ * pull request open, yet its delivered sequence is still `deliveredBefore`. An unpaused consumer in this
+ * state delivers at once, so this stands for a "nothing delivered" window without a sleep.
+ */
+export async function waitHeldByPause(
+  nc: NatsConnection,
+  queue: string,
+  type: string,
+  deliveredBefore: number,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const ci = await waitFor("the paused consumer holding a job with a pull request open", async () => {
+    const i = await jsm.consumers.info(STREAMS.jobs, jobConsumerName(queue, type));
+    return i.paused && i.num_pending > 0 && i.num_waiting > 0 ? i : undefined;
+  });
+  assert.equal(ci.delivered.consumer_seq, deliveredBefore, "a paused consumer delivered a job");
+  assert.equal(ci.num_ack_pending, 0);
+}
+
+/** The job consumer's delivered sequence now, for `waitHeldByPause`. */
+export async function deliveredSeq(nc: NatsConnection, queue: string, type: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return (await jsm.consumers.info(STREAMS.jobs, jobConsumerName(queue, type))).delivered.consumer_seq;
 }

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  filterFields,
+  hasAbsoluteTimes,
   describeFilter,
   filterSubjects,
   matchesFilter,
@@ -85,4 +87,20 @@ describe("matching", () => {
     assert.equal(matchesFilter({ batch: "bat_2" }, letter), false);
     assert.equal(matchesFilter({ batch: "bat_1" }, { ...letter, workflowId: undefined } as never), false);
   });
+});
+
+it("a count's resolved filter names its times as epoch ms, and parses back to the same filter", () => {
+  const r = parseFilterText("type=emails:send,since=-1h,until=-2s", times);
+  assert.ok(r.ok);
+  const fields = filterFields(r.filter);
+  assert.deepEqual(fields, {
+    type: "emails:send",
+    since: String(NOW - 3_600_000),
+    until: String(NOW - 2_000),
+  });
+  assert.ok(hasAbsoluteTimes(fields));
+  assert.ok(!hasAbsoluteTimes({ until: "-2s" }));
+  assert.ok(!hasAbsoluteTimes({ since: "2026-12-03" }));
+  const again = parseFilterFields(fields, { ...times, now: NOW + 60_000 });
+  assert.deepEqual(again.ok && again.filter, r.filter);
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { envelopeWorkflowId } from "../../shared/protocol/dead-letter.ts";
+import { envelopeWorkflowId, letterWorkflow } from "../../shared/protocol/dead-letter.ts";
 import { parseDeadLetterSubject, subjects } from "../../shared/protocol/subjects.ts";
 
 it("builds and splits both forms", () => {
@@ -28,4 +28,18 @@ it("a job's workflow: its batch, its chain, or the workflow of its callback", ()
   assert.equal(envelopeWorkflowId({ chain: { id: "c" } }), "c");
   assert.equal(envelopeWorkflowId({ callback: { workflow_id: "w" } }), "w");
   assert.equal(envelopeWorkflowId({}), undefined);
+});
+
+it("a letter whose subject disagrees with its envelope belongs to nothing: readers treat it as unreadable", () => {
+  const env = { queue: "q", type: "a.b", batch: { id: "bat_1" } };
+  assert.deepEqual(letterWorkflow("jetbus.dlq.q.@bat_1.a.b", { envelope: env }), { workflowId: "bat_1" });
+  // v1 writers use the plain form for a workflow's job: the envelope names the workflow
+  assert.deepEqual(letterWorkflow("jetbus.dlq.q.a.b", { envelope: env }), { workflowId: "bat_1" });
+  assert.deepEqual(letterWorkflow("jetbus.dlq.q.a.b", { envelope: { queue: "q", type: "a.b" } }), {});
+  assert.equal(letterWorkflow("jetbus.dlq.q.@bat_2.a.b", { envelope: env }), null);
+  assert.equal(letterWorkflow("jetbus.dlq.q.@bat_1.a.b", { envelope: { queue: "q", type: "a.b" } }), null);
+  assert.equal(letterWorkflow("jetbus.dlq.other.@bat_1.a.b", { envelope: env }), null);
+  assert.equal(letterWorkflow("jetbus.dlq.q.@bat_1.a.c", { envelope: env }), null);
+  assert.deepEqual(letterWorkflow("jetbus.dlq._invalid.jobs", {}), {});
+  assert.equal(letterWorkflow("jetbus.dlq.q.@bat_1.a.b", {}), null);
 });

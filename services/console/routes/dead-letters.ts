@@ -117,47 +117,50 @@ export function deadLetterRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
       const target = { filter: describeFilter(filter, systemTimes()), up_to_seq: b.upToSeq, count: b.count };
       return c.json(await audited(d.log, user(c), action, target, () => run(filter, b.upToSeq)));
     };
-  return new Hono<ConsoleEnv>()
-    .get("/", async (c) => {
-      const fields = Object.fromEntries(FILTER_KEYS.map((k) => [k, c.req.query(k)]));
-      const filter = filterOf(fields);
-      const after = intQuery(c, "after", 0, Number.MAX_SAFE_INTEGER);
-      const page = await d.bus.deadLetters.page({
-        ...filter,
-        limit: intQuery(c, "limit", 20, MAX_PAGE) || 20,
-        ...(after ? { afterSeq: after } : {}),
-      });
-      return c.json({ letters: page.letters.map((l) => letterView(l)), nextSeq: page.nextSeq });
-    })
-    .post("/count", async (c) => {
-      const filter = filterOf(await readBody(c, FilterBody));
-      const { count, upToSeq } = await d.bus.deadLetters.count(filter);
-      return c.json({
-        count,
-        upToSeq,
-        filter: describeFilter(filter, systemTimes()),
-        // what the confirmed action sends back as is
-        confirm: { filter: filterFields(filter), upToSeq, count },
-      });
-    })
-    .post(
-      "/replay",
-      operator,
-      bulk("replay_matching", (f, upTo) => d.bus.deadLetters.replayMatching(f, upTo)),
-    )
-    .post(
-      "/discard",
-      operator,
-      bulk("discard_matching", (f, upTo) => d.bus.deadLetters.removeMatching(f, upTo)),
-    )
-    .get("/:seq", async (c) => c.json(letterView(await d.bus.deadLetters.show(seqParam(c)), true)))
-    .post("/:seq/replay", operator, async (c) => {
-      const seq = seqParam(c);
-      return c.json(await audited(d.log, user(c), "replay", { seq }, () => d.bus.deadLetters.replay(seq)));
-    })
-    .post("/:seq/discard", operator, async (c) => {
-      const seq = seqParam(c);
-      await audited(d.log, user(c), "discard", { seq }, () => d.bus.deadLetters.remove(seq));
-      return c.json({ discarded: seq });
-    });
+  return (
+    new Hono<ConsoleEnv>()
+      .get("/", async (c) => {
+        const fields = Object.fromEntries(FILTER_KEYS.map((k) => [k, c.req.query(k)]));
+        const filter = filterOf(fields);
+        const after = intQuery(c, "after", 0, Number.MAX_SAFE_INTEGER);
+        const page = await d.bus.deadLetters.page({
+          ...filter,
+          limit: intQuery(c, "limit", 20, MAX_PAGE) || 20,
+          ...(after ? { afterSeq: after } : {}),
+        });
+        return c.json({ letters: page.letters.map((l) => letterView(l)), nextSeq: page.nextSeq });
+      })
+      // The first step of a bulk action, and a full scan: an operator's, like the action.
+      .post("/count", operator, async (c) => {
+        const filter = filterOf(await readBody(c, FilterBody));
+        const { count, upToSeq } = await d.bus.deadLetters.count(filter);
+        return c.json({
+          count,
+          upToSeq,
+          filter: describeFilter(filter, systemTimes()),
+          // what the confirmed action sends back as is
+          confirm: { filter: filterFields(filter), upToSeq, count },
+        });
+      })
+      .post(
+        "/replay",
+        operator,
+        bulk("replay_matching", (f, upTo) => d.bus.deadLetters.replayMatching(f, upTo)),
+      )
+      .post(
+        "/discard",
+        operator,
+        bulk("discard_matching", (f, upTo) => d.bus.deadLetters.removeMatching(f, upTo)),
+      )
+      .get("/:seq", async (c) => c.json(letterView(await d.bus.deadLetters.show(seqParam(c)), true)))
+      .post("/:seq/replay", operator, async (c) => {
+        const seq = seqParam(c);
+        return c.json(await audited(d.log, user(c), "replay", { seq }, () => d.bus.deadLetters.replay(seq)));
+      })
+      .post("/:seq/discard", operator, async (c) => {
+        const seq = seqParam(c);
+        await audited(d.log, user(c), "discard", { seq }, () => d.bus.deadLetters.remove(seq));
+        return c.json({ discarded: seq });
+      })
+  );
 }

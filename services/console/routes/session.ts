@@ -3,9 +3,11 @@
  * Signing in and out. `GET /api/session` tells the page who is signed in, the session's CSRF token, whether
  * the console is read-only and where traces are; `POST` signs in with a name and a secret (password or
  * token), `DELETE` signs out. The session id travels only in an HttpOnly, SameSite=Strict cookie. Five failed
- * sign-ins for a name block it for 15 minutes (`sign-in-throttle.ts`).
+ * sign-ins for a name from one client address block that pair, with a growing backoff up to 15 minutes
+ * (`sign-in-throttle.ts`).
  */
-import { Hono } from "hono";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { Type } from "@sinclair/typebox";
 import { ErrorCodes } from "../../../shared/protocol/error-codes.ts";
@@ -24,6 +26,15 @@ const SignIn = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The peer's address (not a forwarded header, which anyone can write); "-" outside a Node server (tests). */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "-";
+  } catch {
+    return "-";
+  }
+}
 
 export function sessionRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const readOnly = d.config.operators.length === 0;
@@ -45,20 +56,21 @@ export function sessionRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
           ErrorCodes.PermissionDenied,
           "this console is read-only: no operators are configured",
         );
-      const wait = throttle.blockedFor(user);
+      const from = clientAddress(c);
+      const wait = throttle.blockedFor(user, from);
       if (wait > 0)
         throw new JetbusError(
           ErrorCodes.RateLimited,
-          `too many failed sign-ins for this name: try again in ${Math.ceil(wait / 60_000)} min`,
+          `too many failed sign-ins for this name from here: try again in ${Math.ceil(wait / 1_000)} s`,
         );
       const op = await verifyOperator(d.config.operators, user, secret);
       if (!op) {
-        throttle.failed(user);
+        throttle.failed(user, from);
         actionsTotal.inc({ action: "sign_in", user: "-", outcome: "error" });
         d.log.warn({ action: "sign_in" }, "console sign-in refused");
         throw new JetbusError(ErrorCodes.Unauthorized, "wrong user name or secret");
       }
-      throttle.succeeded(op.name);
+      throttle.succeeded(user, from);
       const s = d.sessions.open(op.name);
       setCookie(c, SESSION_COOKIE, s.id, {
         httpOnly: true,

@@ -19,6 +19,8 @@ import type { ConsoleDeps, ConsoleEnv } from "../deps.ts";
 import { requireOperator } from "../middleware.ts";
 import { readBody } from "./body.ts";
 import { letterView } from "./dead-letters.ts";
+import type { DeadLetterFilter } from "../../../shared/protocol/dead-letter-filter.ts";
+import type { DeadLetterInfo, DeadLetterPage } from "../../../shared/sdk/types.ts";
 
 const ID = new RegExp(ID_PATTERN);
 const Cancel = Type.Object(
@@ -32,8 +34,9 @@ function idParam(id: string): string {
   return id;
 }
 
-/** How many of a type's dead letters a job lookup reads to find the job's own, at most. */
+/** How many of a type's dead letters a job lookup reads to find the job's own, at most, a page at a time. */
 const LOOKUP_SCAN = 5_000;
+const LOOKUP_PAGE = 100;
 
 export function workflowRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const operator = requireOperator(d.config.operators.length === 0);
@@ -44,6 +47,23 @@ export function workflowRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
   const chain = async (id: string) => {
     const r = await d.store.read({ kind: "chain", id });
     return r && r.value.state.kind === "chain" ? (r.value.state as ChainState) : null;
+  };
+
+  /** The job's letters among a filter's first `LOOKUP_SCAN`, keeping only those (never a whole page set). */
+  const lettersOf = async (filter: DeadLetterFilter, mine: (l: DeadLetterInfo) => boolean) => {
+    const found: DeadLetterInfo[] = [];
+    let afterSeq: number | null = null;
+    for (let read = 0; read < LOOKUP_SCAN; read += LOOKUP_PAGE) {
+      const page: DeadLetterPage = await d.bus.deadLetters.page({
+        ...filter,
+        limit: LOOKUP_PAGE,
+        ...(afterSeq !== null ? { afterSeq } : {}),
+      });
+      found.push(...page.letters.filter(mine));
+      if (page.nextSeq === null) break;
+      afterSeq = page.nextSeq;
+    }
+    return found;
   };
 
   return new Hono<ConsoleEnv>()
@@ -81,9 +101,7 @@ export function workflowRoutes(d: ConsoleDeps): Hono<ConsoleEnv> {
           ? { queue: result.queue, type: result.type }
           : null;
       const letters = filter
-        ? (await d.bus.deadLetters.list({ ...filter, limit: LOOKUP_SCAN })).filter(
-            (l) => l.jobId === id || (!ownerState && l.dispatchId === id),
-          )
+        ? await lettersOf(filter, (l) => l.jobId === id || (!ownerState && l.dispatchId === id))
         : [];
       if (!result && !ownerState && letters.length === 0)
         throw new NotFoundError(`a job, chain or batch with id ${id}`);

@@ -30,6 +30,13 @@ export function Progress({ b }) {
   </div>`;
 }
 
+// Only the four counts, as integers: an event's other keys must not overwrite the batch's view.
+const COUNT_KEYS = ["total", "pending", "processed", "failed"];
+function countsOf(c) {
+  if (!c || !COUNT_KEYS.every((k) => Number.isSafeInteger(c[k]) && c[k] >= 0)) return null;
+  return Object.fromEntries(COUNT_KEYS.map((k) => [k, c[k]]));
+}
+
 export function Batch({ id }) {
   const [b, setB] = useState(null);
   const [error, setError] = useState(null);
@@ -40,7 +47,8 @@ export function Batch({ id }) {
     load();
     return follow("workflow=" + encodeURIComponent(id), {
       workflow: (e) => {
-        if (e.counts) setB((cur) => (cur ? { ...cur, ...e.counts } : cur));
+        const counts = countsOf(e.counts);
+        if (counts) setB((cur) => (cur ? { ...cur, ...counts } : cur));
         if (TERMINAL.includes(e.kind) || e.kind.startsWith("callback_")) load();
       },
     });
