@@ -11,12 +11,16 @@ import { DeadLetter as DeadLetterSchema, letterWorkflow } from "../protocol/dead
 import { STREAMS } from "../protocol/names.ts";
 import type { DeadLetter } from "../protocol/schemas.ts";
 import { check, parseJson } from "../protocol/validate.ts";
+import { truncateText } from "../core/truncate.ts";
+import { ErrorCodes } from "../protocol/error-codes.ts";
 
 export interface ScannedLetter {
   seq: number;
   subject: string;
   letter: DeadLetter;
   workflowId?: string;
+  /** set when the stored message is not a dead letter at all: its text (shortened); `letter` is a stand-in */
+  unreadable?: string;
 }
 
 export interface ScanOptions {
@@ -26,6 +30,11 @@ export interface ScanOptions {
   upToSeq?: number;
   /** stop after this many matches */
   limit?: number;
+  /**
+   * also hand over stored messages that are not dead letters, as entries of their own (a listing shows them,
+   * so garbage never hides; counts and bulk actions leave them out). They match a filter of queue and times only.
+   */
+  withUnreadable?: boolean;
 }
 
 export interface ScanResult {
@@ -52,6 +61,41 @@ export function decodeLetter(seq: number, subject: string, data: Uint8Array): Sc
   const owner = letterWorkflow(subject, v);
   return owner ? { seq, subject, letter: v, ...owner } : null;
 }
+
+/** How much of a message that is not a dead letter a listing shows. */
+const UNREADABLE_SHOWN_BYTES = 4 * 1024;
+
+/** A stored message that is not a dead letter, as an entry: its text, and a stand-in letter saying what it is. */
+export function unreadableLetter(
+  seq: number,
+  subject: string,
+  data: Uint8Array,
+  storedAt: number,
+): ScannedLetter {
+  return {
+    seq,
+    subject,
+    unreadable: truncateText(new TextDecoder().decode(data), UNREADABLE_SHOWN_BYTES),
+    letter: {
+      v: 1,
+      reason: "malformed",
+      source_subject: subject,
+      error: {
+        code: ErrorCodes.Malformed,
+        message: `message ${seq} on ${subject} is not a dead letter`,
+        retryable: false,
+      },
+      attempts: 0,
+      failed_at: storedAt,
+    },
+  };
+}
+
+const unreadableMatches = (f: DeadLetterFilter, s: ScannedLetter): boolean =>
+  f.type === undefined &&
+  f.reason === undefined &&
+  f.batch === undefined &&
+  matchesFilter(f, { queue: s.subject.split(".")[2], failedAt: s.letter.failed_at, reason: "malformed" });
 
 export function letterMatches(f: DeadLetterFilter, s: ScannedLetter): boolean {
   return matchesFilter(f, {
@@ -109,7 +153,16 @@ export async function walkDeadLetters(
         if (m.seq > last) return { ...out, nextSeq: null };
         const s = decodeLetter(m.seq, m.subject, m.data);
         if (!s) out.unreadable++;
-        else if (letterMatches(filter, s) && visit(s) === true)
+        const entry =
+          s ??
+          (opts.withUnreadable
+            ? unreadableLetter(m.seq, m.subject, m.data, Math.floor(m.info.timestampNanos / 1e6))
+            : null);
+        if (
+          entry &&
+          (s ? letterMatches(filter, s) : unreadableMatches(filter, entry)) &&
+          visit(entry) === true
+        )
           return { ...out, nextSeq: m.seq < last && pending > 0 ? m.seq : null };
         // Stored well past `until`, stop: by the server's stored time, which a writer cannot set, not the
         // letter's failed_at (one forged far-future letter would hide every later one).
@@ -134,6 +187,7 @@ export async function scanDeadLetters(
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const letters: ScannedLetter[] = [];
   const walk = {
+    ...(opts.withUnreadable ? { withUnreadable: true } : {}),
     ...(opts.afterSeq !== undefined ? { afterSeq: opts.afterSeq } : {}),
     ...(opts.upToSeq !== undefined ? { upToSeq: opts.upToSeq } : {}),
   };

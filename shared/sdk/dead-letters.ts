@@ -10,12 +10,14 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { DeadLetterFilter } from "../protocol/dead-letter-filter.ts";
 import {
   decodeLetter,
+  unreadableLetter,
   scanDeadLetters,
   walkDeadLetters,
   type ScannedLetter,
 } from "../nats/dead-letter-scan.ts";
 import { fromErrorBody, NotFoundError, ValidationError } from "../protocol/errors.ts";
 import { STREAMS } from "../protocol/names.ts";
+import { metrics } from "../telemetry/metrics.ts";
 import type { JobEnvelope } from "../protocol/schemas.ts";
 
 import type { JobSender } from "../nats/job-sender.ts";
@@ -30,7 +32,20 @@ import type {
 /** Letters acted on per read of the stream. */
 const BULK_PAGE = 256;
 
-function info({ seq, subject, letter: d, workflowId }: ScannedLetter): DeadLetterInfo {
+function info({ seq, subject, letter: d, workflowId, unreadable }: ScannedLetter): DeadLetterInfo {
+  if (unreadable !== undefined) {
+    metrics.invalidMessages.inc({ source: "dead_letters", reason: "schema" });
+    return {
+      seq,
+      reason: "unreadable",
+      subject,
+      sourceSubject: subject,
+      raw: unreadable,
+      error: fromErrorBody(d.error),
+      attempts: 0,
+      failedAt: new Date(d.failed_at),
+    };
+  }
   const out: DeadLetterInfo = {
     seq,
     reason: d.reason,
@@ -71,6 +86,7 @@ export class NatsDeadLetters implements DeadLetters {
     const { limit = 100, afterSeq, ...filter } = opts;
     const r = await scanDeadLetters(this.js, await this.jsm(), filter, {
       limit,
+      withUnreadable: true,
       ...(afterSeq !== undefined ? { afterSeq } : {}),
     });
     return { letters: r.letters.map(info), nextSeq: r.nextSeq };
@@ -132,8 +148,7 @@ export class NatsDeadLetters implements DeadLetters {
     const sm = await jsm.streams.getMessage(STREAMS.deadLetters, { seq }).catch(() => null);
     if (!sm) throw new NotFoundError(`dead letter ${seq}`);
     const s = decodeLetter(seq, sm.subject, sm.data);
-    if (!s) throw new ValidationError(`message ${seq} of ${STREAMS.deadLetters} is not a dead letter`);
-    return s;
+    return s ?? unreadableLetter(seq, sm.subject, sm.data, sm.time.getTime());
   }
 
   async show(seq: number): Promise<DeadLetterInfo> {
