@@ -7,43 +7,23 @@
  * by msg id and by event id).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { describe, it } from "node:test";
 import { OutcomeProcessor } from "../../services/coordinator/outcome-processor.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
-import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
+import { openBuckets } from "../../shared/nats/provision.ts";
 import { newId } from "../../shared/ids.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
-import { startNatsServer, waitFor, type NatsServer } from "../../shared/testkit/index.ts";
+import { waitFor } from "../../shared/testkit/index.ts";
 import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
+import { provisionedServer } from "../helpers/provisioned-server.ts";
 import { WorkflowEngine, type TransitionFn } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-let publisher: JetStreamPublisher;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-  jsm = await jetstreamManager(nc);
-  await provisionTopology(nc, jsm, DEFAULT_TOPOLOGY, createLogger("test", "silent"));
-  publisher = new JetStreamPublisher(nc);
-});
-
-after(async () => {
-  publisher?.close();
-  await nc?.close();
-  await server?.stop();
-});
+const env = provisionedServer();
 
 /** A workflow write that fails the first `fails` times (a KV leader change, a time-out). */
 class FlakyEngine extends WorkflowEngine {
@@ -70,6 +50,7 @@ const outcome = (over: Partial<OutcomeEntry>): OutcomeEntry => ({
 describe("an outcome group that fails half-way", () => {
   for (const [n, replica] of (["the same coordinator", "another coordinator"] as const).entries())
     it(`is handed back at once, and its results' done notices and events are sent when it comes back (${replica})`, async () => {
+      const { nc, jsm, publisher } = env;
       const { workflows } = await openBuckets(nc);
       const engine = new FlakyEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
       const events = new EventBatcher(publisher, "partial", () => undefined);

@@ -6,48 +6,28 @@
  * outcome_refused and acks the group, instead of nak'ing it every 500 ms forever.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { describe, it } from "node:test";
 import { OutcomeProcessor } from "../../services/coordinator/outcome-processor.ts";
 import { appendMembers, createBatch, sealBatch } from "../../shared/core/batch.ts";
 import { memberJobId } from "../../shared/core/ids.ts";
 import type { JobSpec, Transition, WorkflowState } from "../../shared/core/types.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
-import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
-import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
+import { openBuckets } from "../../shared/nats/provision.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import type { DeadLetter, OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
-import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
+import { provisionedServer } from "../helpers/provisioned-server.ts";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-let publisher: JetStreamPublisher;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-  jsm = await jetstreamManager(nc);
-  await provisionTopology(nc, jsm, DEFAULT_TOPOLOGY, createLogger("test", "silent"));
-  publisher = new JetStreamPublisher(nc);
-});
-
-after(async () => {
-  publisher?.close();
-  await nc?.close();
-  await server?.stop();
-});
+const env = provisionedServer();
 
 describe("a workflow record over its budget", () => {
   it("fails the workflow, dead-letters its outcomes and acks the group: no nak", async () => {
+    const { nc, jsm, publisher } = env;
     const { workflows } = await openBuckets(nc);
     const engine = new WorkflowEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
     const ctx = { now: Date.now(), newId: () => "x" };

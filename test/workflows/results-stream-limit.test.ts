@@ -5,48 +5,29 @@
  * the group is acked, where one 90 KB batch would be refused on every redelivery.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { describe, it } from "node:test";
 import { OutcomeProcessor } from "../../services/coordinator/outcome-processor.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { KvWorkflowStore } from "../../shared/nats/kv-workflow-store.ts";
-import { openBuckets, provisionTopology } from "../../shared/nats/provision.ts";
-import { JetStreamPublisher } from "../../shared/nats/publisher.ts";
+import { openBuckets } from "../../shared/nats/provision.ts";
 import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { newId } from "../../shared/ids.ts";
 import { STREAMS } from "../../shared/protocol/names.ts";
 import { resultSubject } from "../../shared/protocol/results.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
-import { startNatsServer, type NatsServer } from "../../shared/testkit/index.ts";
 import { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import { pulledOutcomes } from "../helpers/pulled-outcomes.ts";
+import { provisionedServer } from "../helpers/provisioned-server.ts";
 
 const LIMIT = 64 * 1024;
 const topology = { ...DEFAULT_TOPOLOGY, maxMessageBytes: LIMIT };
 
-let server: NatsServer;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-let publisher: JetStreamPublisher;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-  jsm = await jetstreamManager(nc);
-  await provisionTopology(nc, jsm, topology, createLogger("test", "silent"));
-  publisher = new JetStreamPublisher(nc);
-});
-
-after(async () => {
-  publisher?.close();
-  await nc?.close();
-  await server?.stop();
-});
+const env = provisionedServer(topology);
 
 describe("results batches under the results stream's limit", () => {
   it("60 results of 1.5 KB under a 64 KiB stream: several messages, the group acked", async () => {
+    const { nc, jsm, publisher } = env;
     const { workflows } = await openBuckets(nc);
     const engine = new WorkflowEngine(new KvWorkflowStore(workflows), { perform: async () => undefined });
     const processor = new OutcomeProcessor({
