@@ -39,6 +39,20 @@ export interface NoticeFollower {
   done: () => void;
 }
 
+/** `id`'s done notices, decoded; anything else published there is dropped. */
+export function subscribeDoneNotices(
+  nc: NatsConnection,
+  id: string,
+  onNotice: (notice: DoneNotice, bytes: number) => void,
+): Subscription {
+  return nc.subscribe(subjects.done(id), {
+    callback: (err, m) => {
+      const notice = err ? null : decodeDoneNotice(m.data, id);
+      if (notice) onNotice(notice, m.data.length);
+    },
+  });
+}
+
 export class EarlyNotices {
   private readonly watches = new Map<string, Watch>();
   private keptBytes = 0;
@@ -60,18 +74,13 @@ export class EarlyNotices {
   watch(id: string): void {
     if (this.watches.has(id) || this.watches.size >= this.limits.maxWatches) return;
     const w: Watch = {
-      sub: this.nc.subscribe(subjects.done(id), {
-        callback: (err, m) => {
-          if (err) return;
-          const notice = decodeDoneNotice(m.data, id);
-          if (!notice) return;
-          const waiters = w.waiters.splice(0);
-          for (const f of waiters) f(notice);
-          if (waiters.length > 0 || w.kept) return;
-          if (this.keptBytes + m.data.length > this.limits.maxBytes) return;
-          w.kept = { notice, bytes: m.data.length };
-          this.keptBytes += m.data.length;
-        },
+      sub: subscribeDoneNotices(this.nc, id, (notice, bytes) => {
+        const waiters = w.waiters.splice(0);
+        for (const f of waiters) f(notice);
+        if (waiters.length > 0 || w.kept) return;
+        if (this.keptBytes + bytes > this.limits.maxBytes) return;
+        w.kept = { notice, bytes };
+        this.keptBytes += bytes;
       }),
       kept: null,
       waiters: [],

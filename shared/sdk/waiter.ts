@@ -9,10 +9,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { findResultAndReplay } from "../nats/result-reader.ts";
 import { fromErrorBody, TimeoutError } from "../protocol/errors.ts";
 import { keys } from "../protocol/names.ts";
-import { decodeDoneNotice } from "../protocol/done-notice.ts";
 import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
-import { subjects } from "../protocol/subjects.ts";
-import type { EarlyNotices, NoticeFollower } from "./early-notices.ts";
+import { subscribeDoneNotices, type EarlyNotices, type NoticeFollower } from "./early-notices.ts";
 import type { Buckets } from "../nats/provision.ts";
 import { onReconnect } from "../nats/reconnects.ts";
 import { workflowView, isTerminal } from "../core/views.ts";
@@ -73,15 +71,10 @@ const lookupOrUnknown = (jsm: JetStreamManager, buckets: Buckets, id: string): P
 function subscribeNotices(nc: NatsConnection, id: string): NoticeFollower {
   let kept: DoneNotice | null = null;
   const waiting: ((n: DoneNotice) => void)[] = [];
-  const sub = nc.subscribe(subjects.done(id), {
-    callback: (err, m) => {
-      if (err) return;
-      const n = decodeDoneNotice(m.data, id);
-      if (!n) return;
-      const w = waiting.shift();
-      if (w) w(n);
-      else kept ??= n;
-    },
+  const sub = subscribeDoneNotices(nc, id, (n) => {
+    const w = waiting.shift();
+    if (w) w(n);
+    else kept ??= n;
   });
   return {
     next: () => {
