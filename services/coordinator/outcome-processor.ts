@@ -17,7 +17,7 @@ import type { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import type { JetStreamPublisher } from "../../shared/nats/publisher.ts";
 import { ErrorCodes } from "../../shared/protocol/error-codes.ts";
 import { OutcomeMessage } from "../../shared/protocol/outcome.ts";
-import { isPlainJob } from "../../shared/protocol/outcome-builders.ts";
+import { isPlainJob, wantsDoneNotice } from "../../shared/protocol/outcome-builders.ts";
 import type { JobFact } from "../../shared/protocol/event.ts";
 import type { OutcomeEntry } from "../../shared/protocol/schemas.ts";
 import { subjects } from "../../shared/protocol/subjects.ts";
@@ -112,12 +112,14 @@ export class OutcomeProcessor {
         await this.d.events.publishJobs(jobs, `ev-${m.info.stream}-${m.seq}`);
       }),
     );
-    // Waiters that subscribed after the worker's notice, and before the record was stored, learn it here.
+    // Waiters that subscribed after the worker's notice, and before the record was stored, learn it here
+    // (the SDK's also from the stored batch itself; other clients from this notice).
     for (const r of recorded)
-      this.d.nc.publish(
-        subjects.done(r.outcome.dispatch_id),
-        `{"v":1,"kind":"job","record":${r.recordJson}}`,
-      );
+      if (wantsDoneNotice(r.outcome))
+        this.d.nc.publish(
+          subjects.done(r.outcome.dispatch_id),
+          `{"v":1,"kind":"job","record":${r.recordJson}}`,
+        );
     const byStatus = new Map<string, number>();
     for (const o of all) {
       const status = refused.has(o)

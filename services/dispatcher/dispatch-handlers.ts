@@ -149,6 +149,7 @@ export class DispatchHandlers {
         claim = c;
       }
       const env = envelopeFromItem({ jobId: dispatchId, dispatchId, spec }, now);
+      if (job.notify === false) env.notify = false;
       let ack;
       try {
         ack = await this.d.sender.send(env, dispatchId, trace, payloadJson);

@@ -34,5 +34,11 @@ export const JobEnvelope = Type.Object({
   replay: Type.Optional(
     Type.Integer({ minimum: 1, description: "times replayed from the dead-letter stream" }),
   ),
+  notify: Type.Optional(
+    Type.Boolean({
+      description:
+        "false: send no done notice for this job (nobody listens; its result is stored as always); absent means true",
+    }),
+  ),
 });
 export type JobEnvelope = Static<typeof JobEnvelope>;

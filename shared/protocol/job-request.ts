@@ -28,6 +28,12 @@ export const JobRequest = Type.Object(
     queue: Type.Optional(QueueName),
     payload: Type.Optional(Type.Unknown({ description: "any JSON value; absent means null" })),
     options: Type.Optional(JobOptionsWire),
+    notify: Type.Optional(
+      Type.Boolean({
+        description:
+          "false: nobody listens on jetbus.done.<dispatch_id>, so no done notice is sent for this job (its result is stored as always); absent means true",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

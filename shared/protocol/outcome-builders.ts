@@ -44,6 +44,7 @@ export function outcomeEntry(env: JobEnvelope, r: AttemptReport): OutcomeEntry {
   }
   if (env.replay) entry.replay = env.replay;
   if (r.timing) entry.timing = r.timing;
+  if (env.notify === false) entry.notify = false;
   return entry;
 }
 
@@ -64,6 +65,11 @@ export function resultRecord(o: OutcomeEntry): ResultRecord {
   if (o.replay) r.replay = o.replay;
   if (o.timing) r.timing = o.timing;
   return r;
+}
+
+/** Whether a plain job's end is announced on `jetbus.done.<dispatch id>`: unless its dispatch said nobody listens. */
+export function wantsDoneNotice(o: { notify?: boolean }): boolean {
+  return o.notify !== false;
 }
 
 /** Plain jobs (not chain nodes, batch members or callbacks) have a result record. */

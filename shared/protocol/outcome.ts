@@ -42,6 +42,9 @@ export const OutcomeEntry = Type.Object({
   ),
   replay: Type.Optional(Type.Integer({ minimum: 1 })),
   timing: Type.Optional(HopTiming),
+  notify: Type.Optional(
+    Type.Boolean({ description: "the envelope's `notify`: false, and the coordinator sends no done notice" }),
+  ),
   ...TraceFields,
 });
 export type OutcomeEntry = Static<typeof OutcomeEntry>;

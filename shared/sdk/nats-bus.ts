@@ -32,6 +32,7 @@ import { NatsDeadLetters } from "./dead-letters.ts";
 import { observeEvents } from "./events.ts";
 import { toJobRequest, type Job } from "./job.ts";
 import { EarlyNotices } from "./early-notices.ts";
+import { ResultFeed } from "./result-feed.ts";
 import { Requester } from "./requester.ts";
 import type {
   Bus,
@@ -128,6 +129,7 @@ export class NatsBus implements Bus {
   readonly deadLetters: DeadLetters;
   private readonly requester: Requester;
   private readonly early: EarlyNotices;
+  private readonly feed: ResultFeed;
   private readonly publisher: JetStreamPublisher;
   private readonly sender: JobSender;
   private readonly worker: WorkerHost;
@@ -145,6 +147,7 @@ export class NatsBus implements Bus {
   ) {
     this.requester = new Requester(nc, opts.requestTimeoutMs ?? 10_000);
     this.early = new EarlyNotices(nc);
+    this.feed = new ResultFeed(nc);
     this.publisher = new JetStreamPublisher(nc);
     this.sender = new JobSender(this.publisher);
     this.store = new KvWorkflowStore(buckets.workflows);
@@ -203,7 +206,9 @@ export class NatsBus implements Bus {
   }
 
   async dispatchMany(jobs: readonly Job[]): Promise<DispatchManyResult[]> {
-    const requests = jobs.map((j) => toJobRequest(j, j.dispatchId ?? newId("dsp")));
+    // Not watched from here (a `wait` on one of them listens for its stored record), so the worker and the
+    // coordinator send no done notice for them: two messages a job that nobody would read.
+    const requests = jobs.map((j) => ({ ...toJobRequest(j, j.dispatchId ?? newId("dsp")), notify: false }));
     const chunks = chunk(requests, Math.floor(this.maxPayload() / 2));
     const replies: DispatchManyResult[][] = new Array(chunks.length);
     let next = 0;
@@ -235,7 +240,7 @@ export class NatsBus implements Bus {
   }
 
   wait(id: string, opts: WaitOptions = {}): Promise<WaitOutcome> {
-    return waitForOutcome(this.nc, this.jsm, this.buckets, id, opts.timeout ?? 30_000, this.early);
+    return waitForOutcome(this.nc, this.jsm, this.buckets, id, opts.timeout ?? 30_000, this.early, this.feed);
   }
 
   chain(...jobs: Job[]): ChainBuilder {

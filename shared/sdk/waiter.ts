@@ -11,6 +11,7 @@ import { fromErrorBody, TimeoutError } from "../protocol/errors.ts";
 import { keys } from "../protocol/names.ts";
 import type { DoneNotice, ResultRecord } from "../protocol/schemas.ts";
 import { subscribeDoneNotices, type EarlyNotices, type NoticeFollower } from "./early-notices.ts";
+import type { ResultFeed } from "./result-feed.ts";
 import type { Buckets } from "../nats/provision.ts";
 import { onReconnect } from "../nats/reconnects.ts";
 import { workflowView, isTerminal } from "../core/views.ts";
@@ -54,7 +55,7 @@ async function lookup(jsm: JetStreamManager, buckets: Buckets, id: string): Prom
         ? []
         : ["chain", "batch"];
   const [result, ...workflows] = await Promise.all([
-    id.startsWith("chn_") || id.startsWith("bat_") ? null : findResultAndReplay(jsm, buckets.results, id),
+    isWorkflowId(id) ? null : findResultAndReplay(jsm, buckets.results, id),
     ...kinds.map((k) => buckets.workflows.get(keys.workflow(k as "chain" | "batch", id))),
   ]);
   if (result?.record) return { outcome: fromRecord(result.record), replayed: result.replayed };
@@ -89,9 +90,13 @@ function subscribeNotices(nc: NatsConnection, id: string): NoticeFollower {
 /** When a wait reads the stored record again: a lost notice is rare, and thousands of waits may be open. */
 const POLL = { firstMs: 250, maxMs: 5_000 };
 
+/** Ids of workflows: they end with a done notice, never with a result record. */
+const isWorkflowId = (id: string) => id.startsWith("chn_") || id.startsWith("bat_");
+
 /**
- * Waits for `id`'s outcome: a notice caught since the dispatch (`early`), the stored record, or the next notice,
- * whichever comes first. Bad notices are ignored, and so are notices of runs before the latest replay. The
+ * Waits for `id`'s outcome: a notice caught since the dispatch (`early`), the stored record, the next notice, or
+ * (for a job not watched since its dispatch, which may have been sent without notices) its record as it is
+ * stored (`feed`), whichever comes first. Bad notices are ignored, and so are notices of runs before the latest replay. The
  * stored record is read at once (unless the id was watched since its dispatch, so its notice cannot have been
  * missed), again after 250 ms and then at doubling gaps up to 5 s (a notice is at most once: one lost to a slow connection
  * must not hang the wait), and on every reconnect (a notice published while the connection was down is gone).
@@ -103,6 +108,7 @@ export async function waitForOutcome(
   id: string,
   timeoutMs: number,
   early?: EarlyNotices,
+  feed?: ResultFeed,
 ): Promise<WaitOutcome> {
   const caught = early?.follow(id) ?? null;
   const source = caught ?? subscribeNotices(nc, id);
@@ -111,6 +117,7 @@ export async function waitForOutcome(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopReconnect = () => undefined as void;
   let stopPolling = () => undefined as void;
+  let stopFeed = () => undefined as void;
   try {
     return await new Promise<WaitOutcome>((resolve, reject) => {
       const settle = (l: Lookup) => {
@@ -125,6 +132,11 @@ export async function waitForOutcome(
         timeoutMs,
       );
       stopReconnect = onReconnect(nc, read);
+      // Before the first read, so a record stored after it is caught here.
+      if (!caught && feed && !isWorkflowId(id))
+        stopFeed = feed.follow(id, (r) => {
+          if (waiting && (r.replay ?? 0) >= replayed) resolve(fromRecord(r));
+        });
       if (!caught) read();
       let gap = POLL.firstMs;
       let poll = setTimeout(function again() {
@@ -152,6 +164,7 @@ export async function waitForOutcome(
     waiting = false;
     clearTimeout(timer);
     stopPolling();
+    stopFeed();
     stopReconnect();
     source.done();
   }

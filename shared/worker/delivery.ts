@@ -23,7 +23,7 @@ import { RecordedOutcomes } from "./recorded-outcomes.ts";
 import { checkedResult } from "./result-budget.ts";
 import type { ErrorBody, JobEnvelope, OutcomeEntry } from "../protocol/schemas.ts";
 import { JobEnvelope as JobEnvelopeSchema } from "../protocol/envelope.ts";
-import { isPlainJob, outcomeEntry, resultRecord } from "../protocol/outcome-builders.ts";
+import { isPlainJob, outcomeEntry, resultRecord, wantsDoneNotice } from "../protocol/outcome-builders.ts";
 import { HEADERS } from "../protocol/headers.ts";
 import { scheduledInPlace, subjects } from "../protocol/subjects.ts";
 import { decodeMessage, encodeMessage } from "../protocol/validate.ts";
@@ -394,7 +394,7 @@ export class DeliveryProcessor {
     this.d.onOutcomeStored();
     m.ack();
     // A plain job's waiter can wake now; the coordinator records the result for late waiters.
-    if ((status === "succeeded" || status === "failed") && isPlainJob(env)) {
+    if ((status === "succeeded" || status === "failed") && isPlainJob(env) && wantsDoneNotice(env)) {
       const record = resultRecord(entry);
       if (record.timing) record.timing = { ...record.timing, stored_at: Date.now() };
       this.d.nc.publish(subjects.done(env.dispatch_id), encodeMessage({ v: 1, kind: "job", record }));

@@ -3,7 +3,8 @@
  * Where plain jobs' results are kept: in batches on JETBUS_RESULTS for time-ordered dispatch ids (a share of
  * a stored message per job, not one of its own), in `jetbus-results` under the id for any other. `bus.wait`
  * finds them after the fact, from another process and after the coordinator restarted; a bad message on a
- * results subject is skipped.
+ * results subject is skipped. Jobs nobody watches (`dispatchMany`'s) end with no done notice, and a wait for one
+ * answers from its record as it is stored (`ResultFeed`).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,11 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { job, type Bus } from "../../shared/index.ts";
 import { BUCKETS, STREAMS } from "../../shared/protocol/names.ts";
 import { resultSubject } from "../../shared/protocol/results.ts";
+import { subjects } from "../../shared/protocol/subjects.ts";
+import type { DoneNotice, ResultRecord } from "../../shared/protocol/schemas.ts";
+import { ResultFeed } from "../../shared/sdk/result-feed.ts";
+import { newId } from "../../shared/ids.ts";
+import { deferred, waitFor } from "../../shared/testkit/index.ts";
 import { startInProcess, startMesh, type InProcessService, type Mesh } from "../helpers/mesh.ts";
 import { uniq } from "../helpers/names.ts";
 import { ncOf } from "../helpers/workflow-kit.ts";
@@ -130,5 +136,102 @@ describe("bus.wait after the fact", () => {
     // 4,000 of them did not all answer within 30 s. The index's own test counts the reads.
     console.log(`# 4,000 waits after the fact answered in ${ms} ms`);
     await other.shutdown();
+  });
+});
+
+describe("done notices only where someone listens", () => {
+  it("dispatchMany's jobs end with no done notice from the worker or the coordinator; a dispatch's gets both", async () => {
+    const type = uniq("unwatched");
+    worker.register(type, (ctx) => ctx.bind<{ n: number }>().n);
+    const nc = ncOf(client);
+    const notices = new Map<string, number>();
+    const sub = nc.subscribe(subjects.done("*"), {
+      callback: (_e, m) => {
+        const n = m.json<DoneNotice>();
+        if (n.kind === "job") notices.set(n.record.dispatch_id, (notices.get(n.record.dispatch_id) ?? 0) + 1);
+      },
+    });
+    await nc.flush();
+    const sent = await client.dispatchMany(Array.from({ length: 20 }, (_, n) => job(type, { n })));
+    const ids = sent.map((r) => (r.ok ? r.dispatchId : assert.fail(String(r.error))));
+    const outcomes = await Promise.all(ids.map((id) => client.wait(id, { timeout: 10_000 })));
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === "succeeded" ? o.result : -1)),
+      ids.map((_, n) => n),
+    );
+    // The worker and the coordinator each publish in order: once both notices of a later job are here, any
+    // notice of the earlier ones would be too.
+    const { dispatchId } = await client.dispatch(job(type, { n: 99 }));
+    assert.deepEqual(await client.wait(dispatchId, { timeout: 10_000 }), {
+      status: "succeeded",
+      result: 99,
+      attempts: 1,
+    });
+    await waitFor("the dispatched job's two notices", () => notices.get(dispatchId) === 2);
+    sub.unsubscribe();
+    assert.deepEqual(
+      ids.filter((id) => notices.has(id)),
+      [],
+      "no notice for a job sent without one",
+    );
+  });
+
+  it("a wait from another process, started before the job ends, answers when its record is stored", async () => {
+    const type = uniq("unwatched-late");
+    const gate = deferred();
+    const running = deferred();
+    worker.register(type, async () => {
+      running.resolve();
+      await gate.wait(10_000, "the gate");
+      return "done";
+    });
+    const [sent] = await client.dispatchMany([job(type)]);
+    const id = sent!.ok ? sent!.dispatchId : assert.fail(String(sent!.error));
+    await running.wait(10_000, "the job to start");
+    const other = await mesh.bus({ name: "waits-elsewhere" });
+    const waiting = other.wait(id, { timeout: 10_000 });
+    gate.resolve();
+    assert.deepEqual(await waiting, { status: "succeeded", result: "done", attempts: 1 });
+    await other.shutdown();
+  });
+});
+
+describe("ResultFeed", () => {
+  it("passes on the records stored for an id, batched or on its own key, and nothing else; stops when told", async () => {
+    const nc = ncOf(client);
+    const js = jetstream(nc);
+    const feed = new ResultFeed(nc);
+    const id = newId("dsp");
+    const otherId = newId("dsp");
+    const got: ResultRecord[] = [];
+    const stop = feed.follow(id, (r) => got.push(r));
+    assert.equal(feed.size, 2, "its batch subject and its own key");
+    await nc.flush();
+    const record = (dispatchId: string, result: unknown): ResultRecord => ({
+      v: 1,
+      dispatch_id: dispatchId,
+      job_id: dispatchId,
+      type: "t:feed",
+      queue: "default",
+      status: "succeeded",
+      result,
+      attempts: 1,
+      finished_at: Date.now(),
+    });
+    const subject = resultSubject(id)!;
+    for (const bad of ["not json", "null", '{"v":1,"results":[{"dispatch_id":1}]}'])
+      await js.publish(subject, bad);
+    await js.publish(
+      subject,
+      JSON.stringify({ v: 1, results: [record(otherId, "other"), record(id, "batched")] }),
+    );
+    await js.publish(`$KV.${BUCKETS.results}.${id}`, JSON.stringify(record(id, "own")));
+    await waitFor("both records", () => got.length === 2);
+    assert.deepEqual(
+      got.map((r) => r.result),
+      ["batched", "own"],
+    );
+    stop();
+    assert.equal(feed.size, 0, "unsubscribed once nobody listens");
   });
 });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { job, type Bus } from "../../shared/index.ts";
-import type { DoneNotice } from "../../shared/protocol/schemas.ts";
+import { recordsIn } from "../../shared/sdk/result-feed.ts";
 import { deferred, startNatsServer, withTimeout, type NatsServer } from "../../shared/testkit/index.ts";
 import { otelEnv, startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.ts";
 import { testBus } from "../helpers/process-kit.ts";
@@ -30,7 +30,7 @@ interface ProcMesh {
   name: string;
   server: NatsServer;
   bus: Bus;
-  /** a plain connection watching `jetbus.done.>` */
+  /** a plain connection watching the stored results */
   nc: NatsConnection;
   worker: ServiceProcess;
 }
@@ -70,14 +70,14 @@ async function run(m: ProcMesh, count: number): Promise<{ ms: number; succeeded:
     else failed++;
     if (pending.size === 0) all.resolve();
   };
-  // Worker and coordinator both announce a plain job's outcome: the first one counts.
-  const sub = m.nc.subscribe("jetbus.done.>", {
+  // dispatchMany's jobs go without done notices: their records, as the coordinator stores them, say they ended.
+  const sub = m.nc.subscribe("jetbus.results.>", {
     callback: (err, msg) => {
       if (err) return;
-      const notice = msg.json<DoneNotice>();
-      if (notice.kind !== "job") return;
-      if (pending.has(notice.record.dispatch_id)) settle(notice.record.dispatch_id, notice.record.status);
-      else early.set(notice.record.dispatch_id, notice.record.status);
+      for (const r of recordsIn(msg.data)) {
+        if (pending.has(r.dispatch_id)) settle(r.dispatch_id, r.status);
+        else early.set(r.dispatch_id, r.status);
+      }
     },
   });
   await m.nc.flush();
