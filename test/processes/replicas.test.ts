@@ -178,32 +178,40 @@ async function assertNoDeadLetters(queue: string, type: string): Promise<void> {
 describe("middleware shared by two worker processes", () => {
   it("rateLimit: never more than `limit` starts per window across both, nothing lost or dead-lettered", async () => {
     const N = 12;
-    const results = await bus.dispatchMany(
-      Array.from({ length: N }, (_, i) => job("t:limited", { i }).onQueue(RATE_Q)),
-    );
-    const ids = results.map((r) => (r.ok ? r.dispatchId : assert.fail(String(r.error))));
-    const outcomes = await Promise.all(ids.map((id) => bus.wait(id, { timeout: 25_000 })));
-    for (const o of outcomes) {
-      assert.equal(o.status, "succeeded");
-      assert.equal(o.attempts, 1, "a release is not an attempt");
-      assert.equal((o as { result: { attempt: number } }).result.attempt, 0);
+    // Which process takes which job is the server's choice: a worker holding released jobs pulls more of them, so
+    // one process may run a whole round. A round proves the limit is shared only when both ran jobs in it: run
+    // rounds until one did (each round checked in full), a few at most.
+    let bothRan = false;
+    for (let round = 0; round < 4 && !bothRan; round++) {
+      const results = await bus.dispatchMany(
+        Array.from({ length: N }, (_, i) => job("t:limited", { i, round }).onQueue(RATE_Q)),
+      );
+      const ids = results.map((r) => (r.ok ? r.dispatchId : assert.fail(String(r.error))));
+      const outcomes = await Promise.all(ids.map((id) => bus.wait(id, { timeout: 25_000 })));
+      for (const o of outcomes) {
+        assert.equal(o.status, "succeeded");
+        assert.equal(o.attempts, 1, "a release is not an attempt");
+        assert.equal((o as { result: { attempt: number } }).result.attempt, 0);
+      }
+      // Reports travel on another connection than the outcomes: wait for them, then check there are no more.
+      const mine = new Set(ids);
+      const starts = await reports.waitFor(
+        `every start report of round ${round}`,
+        (r) => r.queue === RATE_Q && r.kind === "start" && mine.has(r.dispatchId),
+        N,
+      );
+      assert.equal(starts.length, N, "each job ran exactly once");
+      assert.deepEqual(new Set(starts.map((s) => s.dispatchId)), mine);
+      bothRan = new Set(starts.map((s) => s.pid)).size === 2;
+      const times = starts.map((s) => s.at);
+      assert.ok(
+        respectsLimit(times, RATE_LIMIT.windowMs, RATE_LIMIT.limit, 400),
+        `starts per window: ${JSON.stringify(times.map((t) => Math.floor(t / RATE_LIMIT.windowMs)))}`,
+      );
+      const span = Math.max(...times) - Math.min(...times);
+      assert.ok(span >= ((N / RATE_LIMIT.limit - 1) * RATE_LIMIT.windowMs) / 2, `span ${span} ms`);
     }
-    // Reports travel on another connection than the outcomes: wait for them, then check there are no more.
-    const starts = await reports.waitFor(
-      "every start report",
-      (r) => r.queue === RATE_Q && r.kind === "start",
-      N,
-    );
-    assert.equal(starts.length, N, "each job ran exactly once");
-    assert.deepEqual(new Set(starts.map((s) => s.dispatchId)), new Set(ids));
-    assert.equal(new Set(starts.map((s) => s.pid)).size, 2, "both worker processes ran jobs");
-    const times = starts.map((s) => s.at);
-    assert.ok(
-      respectsLimit(times, RATE_LIMIT.windowMs, RATE_LIMIT.limit, 400),
-      `starts per window: ${JSON.stringify(times.map((t) => Math.floor(t / RATE_LIMIT.windowMs)))}`,
-    );
-    const span = Math.max(...times) - Math.min(...times);
-    assert.ok(span >= ((N / RATE_LIMIT.limit - 1) * RATE_LIMIT.windowMs) / 2, `span ${span} ms`);
+    assert.ok(bothRan, "in some round both worker processes ran jobs");
     const released = await releasedOnWorkers("t:limited");
     assert.ok(released[0]! + released[1]! > 0, `the limiter turned jobs away: ${released.join(", ")}`);
     await assertNoDeadLetters(RATE_Q, "t:limited");
