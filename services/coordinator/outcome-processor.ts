@@ -34,7 +34,7 @@ import { ResultWriter } from "./result-writer.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
-import { failSpan, startInternal, traceWanted } from "../../shared/telemetry/spans.ts";
+import { continuesTrace, failSpan, startInternal } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
   nc: NatsConnection;
@@ -219,7 +219,7 @@ export class OutcomeProcessor {
     // One span per transition, a child of the first outcome's delivery and linked to the others, so the
     // successors and callbacks it publishes continue the dispatch's trace.
     const traced = [...g.members.map((m) => m.entry), ...g.callbacks].filter((o) => o.traceparent);
-    if (!traceWanted(traced[0]?.traceparent))
+    if (!continuesTrace(traced[0]?.traceparent))
       return this.applyWorkflowTraced(g, duplicates, staleCallbacks, refused, null);
     const parent = contextFromFields(traced[0] ?? {});
     const links = traced

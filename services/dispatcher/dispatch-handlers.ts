@@ -33,13 +33,8 @@ import { resolveJob, type SpecLimits } from "./job-spec.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { UniqueClaims } from "./unique-claims.ts";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
-import {
-  contextFromFields,
-  fieldsFromHeaders,
-  fieldsOf,
-  type TraceFields,
-} from "../../shared/telemetry/carrier.ts";
-import { destination, failSpan, startSend, traceWanted } from "../../shared/telemetry/spans.ts";
+import { contextFromFields, fieldsFromHeaders, type TraceFields } from "../../shared/telemetry/carrier.ts";
+import { destination, failSpan, handedOn, startSend, traceWanted } from "../../shared/telemetry/spans.ts";
 
 export interface DispatchDeps {
   types: KnownTypes;
@@ -121,7 +116,7 @@ export class DispatchHandlers {
           contextFromFields(caller),
         )
       : null;
-    const trace = span ? fieldsOf(span) : caller;
+    const trace = span ? handedOn(span, caller) : caller;
     const base = { dispatch_id: dispatchId, job_id: dispatchId, type: job.type, queue, ...trace };
     const started: BusEventWire = {
       id: `${dispatchId}.dispatch_started`,

@@ -45,13 +45,8 @@ import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { KnownTypes } from "./known-types.ts";
 import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
-import {
-  contextFromFields,
-  fieldsFromHeaders,
-  fieldsOf,
-  type TraceFields,
-} from "../../shared/telemetry/carrier.ts";
-import { failSpan, startSend } from "../../shared/telemetry/spans.ts";
+import { contextFromFields, fieldsFromHeaders, type TraceFields } from "../../shared/telemetry/carrier.ts";
+import { failSpan, handedOn, startSend } from "../../shared/telemetry/spans.ts";
 import { toJobSpec, type SpecLimits } from "./job-spec.ts";
 
 export interface WorkflowDeps {
@@ -164,7 +159,7 @@ export class WorkflowHandlers {
       contextFromFields(caller),
     );
     try {
-      return await context.with(trace.setSpan(context.active(), span), () => fn(fieldsOf(span)));
+      return await context.with(trace.setSpan(context.active(), span), () => fn(handedOn(span, caller)));
     } catch (err) {
       failSpan(span, err, (err as { code?: string }).code);
       throw err;

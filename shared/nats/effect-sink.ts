@@ -10,7 +10,7 @@ import type { Effect, WorkItem, WorkflowState } from "../core/types.ts";
 import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
 import { contextFromFields, fieldsOf, spanContextOf } from "../telemetry/carrier.ts";
-import { destination, failSpan, startSend, traceWanted } from "../telemetry/spans.ts";
+import { continuesTrace, destination, failSpan, startSend } from "../telemetry/spans.ts";
 import { keys } from "../protocol/names.ts";
 import type { BusEventWire, DoneNotice } from "../protocol/schemas.ts";
 import type { EventBatcher } from "./event-batcher.ts";
@@ -33,7 +33,7 @@ export class NatsEffectSink implements EffectSink {
    */
   private async publishTraced(msgId: string, item: WorkItem, state: WorkflowState): Promise<void> {
     const active = trace.getSpan(context.active());
-    if (!traceWanted(active ? active.spanContext() : item.traceparent)) {
+    if (!continuesTrace(active ? active.spanContext() : item.traceparent)) {
       await this.sender.sendItem(item, msgId);
       return;
     }

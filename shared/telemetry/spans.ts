@@ -18,6 +18,7 @@ import {
   TraceFlags,
 } from "@opentelemetry/api";
 import { ATTR, MESSAGING_SYSTEM } from "./attributes.ts";
+import { fieldsOf, type TraceFields } from "./carrier.ts";
 
 export const tracer = trace.getTracer("jetbus", "1");
 
@@ -30,19 +31,50 @@ export function tracingActive(): boolean {
   return provider.getDelegateTracer ? provider.getDelegateTracer("jetbus") !== undefined : true;
 }
 
+/** Whether the configured sampler follows the parent's decision: read from the environment once (see below). */
+let parentBased: boolean | undefined;
+
 /**
- * Whether a span continuing `parent` (a `traceparent` or a live span's context) could be recorded. Under a parent-based sampler (every
+ * Reads `OTEL_TRACES_SAMPLER` again. Reading `process.env` costs about a microsecond, too much for every
+ * delivery, so the setting is read once; call this after changing the variable in a running process.
+ */
+export function rereadSamplerSetting(): void {
+  parentBased = (process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").startsWith("parentbased");
+}
+
+/**
+ * Whether a span continuing `parent` (a `traceparent` or a live span's context) could be recorded; without a
+ * parent, whether a root may be started (the dispatcher's question). Under a parent-based sampler (every
  * `parentbased_*` one, and the default) the child of an unsampled parent is never recorded, so the span is not
  * made at all and the parent's context is forwarded as it came: at ratio 0.1 that spares 90% of deliveries
  * the sampler, the span and its attributes.
  */
 export function traceWanted(parent: string | SpanContext | undefined): boolean {
   if (!tracingActive()) return false;
-  if (!parent || !(process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").startsWith("parentbased"))
-    return true;
+  if (!parent) return true;
+  if (parentBased === undefined) rereadSamplerSetting();
+  if (!parentBased) return true;
   if (typeof parent !== "string") return (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
   const flags = parent.split("-")[3];
   return flags === undefined || (parseInt(flags, 16) & TraceFlags.SAMPLED) !== 0;
+}
+
+/**
+ * {@link traceWanted} for everything after the dispatcher (workers, the coordinator): a trace starts only where
+ * work is dispatched, so a job that carries no trace context (its dispatch was sampled out, or tracing was off
+ * there) gets no span of its own, and a trace is never split into roots per process.
+ */
+export function continuesTrace(parent: string | SpanContext | undefined): boolean {
+  return parent !== undefined && parent !== "" && traceWanted(parent);
+}
+
+/**
+ * The trace context a dispatch hands on to the work it makes: its span's, except for a root that the sampler
+ * left out, whose work then carries none (and costs nothing more downstream, see {@link continuesTrace}). A
+ * caller's context is always handed on, sampled or not, so the caller's trace id reaches every log line.
+ */
+export function handedOn(span: Span, caller: TraceFields): TraceFields {
+  return span.isRecording() || caller.traceparent ? fieldsOf(span) : {};
 }
 
 /** Destination as spans show it: the stream subject without the `jetbus.` prefix. */

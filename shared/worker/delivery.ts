@@ -47,7 +47,7 @@ import {
   traceIds,
   type TraceFields,
 } from "../telemetry/carrier.ts";
-import { destination, failSpan, startProcess, traceWanted } from "../telemetry/spans.ts";
+import { continuesTrace, destination, failSpan, startProcess } from "../telemetry/spans.ts";
 
 export interface Registration {
   type: string;
@@ -145,7 +145,7 @@ export class DeliveryProcessor {
     }
     const attempt = env.attempt + Math.max(0, m.info.deliveryCount - 1);
     const sendTrace = fieldsFromHeaders(m.headers);
-    if (!traceWanted(sendTrace.traceparent))
+    if (!continuesTrace(sendTrace.traceparent))
       return this.deliver(m, env, attempt, null, sendTrace, deliveredAt);
     // One CONSUMER span per delivery, a child of the message's producer. Retries are republished with the
     // message's own trace context, so each attempt is a sibling under the same producer, not a deeper child.

@@ -8,7 +8,12 @@
 import assert from "node:assert/strict";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Sampler,
+} from "@opentelemetry/sdk-trace-base";
 import { jobConsumerName } from "../../shared/protocol/names.ts";
 import { waitFor } from "../../shared/testkit/wait.ts";
 import type { ReceivedSpan } from "./otlp-receiver.ts";
@@ -133,7 +138,8 @@ export function one(spans: FlatSpan[], what: string, pred: (s: FlatSpan) => bool
  * The OpenTelemetry SDK of an in-process test file, exporting to memory. NodeSDK registers globals (tracer
  * provider, propagator, context manager): start ONE per test file, before the mesh.
  */
-export function startMemoryTracing(): {
+/** `sampler`: the SDK's default (parent-based, always on) unless given. */
+export function startMemoryTracing(opts: { sampler?: Sampler } = {}): {
   spans(): FlatSpan[];
   traceWhere(
     what: string,
@@ -145,6 +151,7 @@ export function startMemoryTracing(): {
   const memory = new InMemorySpanExporter();
   const sdk = new NodeSDK({
     spanProcessors: [new SimpleSpanProcessor(memory)],
+    ...(opts.sampler ? { sampler: opts.sampler } : {}),
     metricReaders: [],
     logRecordProcessors: [],
   });

@@ -13,7 +13,7 @@ import { headers } from "@nats-io/transport-node";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { job, type Bus, type BusEvent } from "../../shared/index.ts";
 import { REQUEST_SUBJECTS } from "../../shared/protocol/subjects.ts";
-import { traceWanted } from "../../shared/telemetry/spans.ts";
+import { continuesTrace, rereadSamplerSetting, traceWanted } from "../../shared/telemetry/spans.ts";
 import { waitFor } from "../../shared/testkit/index.ts";
 import { startClientAndWorker, type Mesh } from "../helpers/mesh.ts";
 import {
@@ -200,18 +200,23 @@ describe("span tree of a job", () => {
     const saved = process.env.OTEL_TRACES_SAMPLER;
     try {
       delete process.env.OTEL_TRACES_SAMPLER; // the default, parentbased_always_on
+      rereadSamplerSetting();
       assert.deepEqual(
         [traceWanted(tp("00")), traceWanted(tp("01")), traceWanted(tp("03"))],
         [false, true, true],
       );
-      assert.equal(traceWanted(undefined), true, "a root decides for itself");
+      assert.equal(traceWanted(undefined), true, "a root decides for itself (at the dispatcher)");
+      assert.equal(continuesTrace(undefined), false, "nothing after the dispatcher starts a root");
       process.env.OTEL_TRACES_SAMPLER = "parentbased_traceidratio";
+      rereadSamplerSetting();
       assert.equal(traceWanted(tp("00")), false);
       process.env.OTEL_TRACES_SAMPLER = "always_on"; // ignores the parent: its spans must be made
+      rereadSamplerSetting();
       assert.equal(traceWanted(tp("00")), true);
     } finally {
       if (saved === undefined) delete process.env.OTEL_TRACES_SAMPLER;
       else process.env.OTEL_TRACES_SAMPLER = saved;
+      rereadSamplerSetting();
     }
 
     const type = uniq("tel-unsampled");
