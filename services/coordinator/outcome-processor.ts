@@ -33,7 +33,7 @@ import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { ResultWriter } from "./result-writer.ts";
 import { context, trace, type Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
-import { contextFromFields, spanContextOf } from "../../shared/telemetry/carrier.ts";
+import { contextFromFields, fieldsOf, spanContextOf } from "../../shared/telemetry/carrier.ts";
 import { continuesTrace, failSpan, startInternal } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
@@ -264,50 +264,54 @@ export class OutcomeProcessor {
     let recorded = new Set<OutcomeEntry>();
     let refusedCallbacks = new Map<OutcomeEntry, string>();
     const result = await this.d.engine
-      .apply(g.ref, (cur) => {
-        if (!cur) return null;
-        const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
-        let t: Transition<WorkflowState> = {
-          next: cur,
-          effects: [],
-          changed: false,
-          rejected: [],
-          duplicates: 0,
-        };
-        if (g.members.length > 0) {
-          t = applyOutcomes(
-            cur,
-            g.members.map((m) => m.outcome),
-            ctx,
-          );
-        }
-        accepted = new Set(t.accepted ?? []);
-        recorded = new Set();
-        refusedCallbacks = new Map();
-        for (const cb of g.callbacks) {
-          const reason = callbackRefusal(t.next, {
-            kind: cb.callback!.kind,
-            jobId: cb.job_id,
-            attempt: cb.attempt,
-            type: cb.type,
-            queue: cb.queue,
-          });
-          if (reason !== null) {
-            refusedCallbacks.set(cb, reason);
-            continue;
+      .apply(
+        g.ref,
+        (cur) => {
+          if (!cur) return null;
+          const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
+          let t: Transition<WorkflowState> = {
+            next: cur,
+            effects: [],
+            changed: false,
+            rejected: [],
+            duplicates: 0,
+          };
+          if (g.members.length > 0) {
+            t = applyOutcomes(
+              cur,
+              g.members.map((m) => m.outcome),
+              ctx,
+            );
           }
-          const r = recordCallbackOutcome(
-            t.next,
-            cb.callback!.kind,
-            cb.status === "succeeded" ? "succeeded" : "failed",
-            ctx,
-          );
-          if (r.changed) t = { ...t, next: r.next, changed: true };
-          // Progress calls have no claim to change; each outcome of one is new.
-          if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
-        }
-        return t;
-      })
+          accepted = new Set(t.accepted ?? []);
+          recorded = new Set();
+          refusedCallbacks = new Map();
+          for (const cb of g.callbacks) {
+            const reason = callbackRefusal(t.next, {
+              kind: cb.callback!.kind,
+              jobId: cb.job_id,
+              attempt: cb.attempt,
+              type: cb.type,
+              queue: cb.queue,
+            });
+            if (reason !== null) {
+              refusedCallbacks.set(cb, reason);
+              continue;
+            }
+            const r = recordCallbackOutcome(
+              t.next,
+              cb.callback!.kind,
+              cb.status === "succeeded" ? "succeeded" : "failed",
+              ctx,
+            );
+            if (r.changed) t = { ...t, next: r.next, changed: true };
+            // Progress calls have no claim to change; each outcome of one is new.
+            if (r.changed || cb.callback!.kind === "progress") recorded.add(cb);
+          }
+          return t;
+        },
+        span ? fieldsOf(span) : undefined,
+      )
       .catch(async (err: unknown) => {
         if ((err as { code?: unknown }).code !== ErrorCodes.PayloadTooLarge) throw err;
         await this.failTooLarge(g, err, refused);

@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Effect, WorkItem, WorkflowState } from "../core/types.ts";
 import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../telemetry/attributes.ts";
-import { contextFromFields, fieldsOf, spanContextOf } from "../telemetry/carrier.ts";
+import { contextFromFields, fieldsOf, spanContextOf, type TraceFields } from "../telemetry/carrier.ts";
 import { continuesTrace, destination, failSpan, startSend } from "../telemetry/spans.ts";
 import { keys } from "../protocol/names.ts";
 import type { BusEventWire, DoneNotice } from "../protocol/schemas.ts";
@@ -28,16 +28,31 @@ export class NatsEffectSink implements EffectSink {
   ) {}
 
   /**
-   * A PRODUCER span per published job: a child of the transition that decided it (when one is active), else
-   * of the workflow's dispatch. Batch callbacks link to the first members' spans (the total as an attribute).
+   * A PRODUCER span per published job: a child of the transition that decided it (`decided`, or the active
+   * span), else of the workflow's dispatch. Batch callbacks link to the first members' spans (the total as an
+   * attribute).
    */
-  private async publishTraced(msgId: string, item: WorkItem, state: WorkflowState): Promise<void> {
-    const active = trace.getSpan(context.active());
-    if (!continuesTrace(active ? active.spanContext() : item.traceparent)) {
+  private async publishTraced(
+    msgId: string,
+    item: WorkItem,
+    state: WorkflowState,
+    decided: TraceFields | undefined,
+  ): Promise<void> {
+    const active = decided?.traceparent ? undefined : trace.getSpan(context.active());
+    const from = decided?.traceparent
+      ? decided.traceparent
+      : active
+        ? active.spanContext()
+        : item.traceparent;
+    if (!continuesTrace(from)) {
       await this.sender.sendItem(item, msgId);
       return;
     }
-    const parent = active ? context.active() : contextFromFields(item);
+    const parent = decided?.traceparent
+      ? contextFromFields(decided)
+      : active
+        ? context.active()
+        : contextFromFields(item);
     const batchCallback = item.callback && state.kind === "batch";
     const links = batchCallback
       ? (state.links ?? [])
@@ -75,14 +90,14 @@ export class NatsEffectSink implements EffectSink {
     }
   }
 
-  async perform(effects: readonly Effect[], state: WorkflowState): Promise<void> {
+  async perform(effects: readonly Effect[], state: WorkflowState, decided?: TraceFields): Promise<void> {
     const notices: DoneNotice[] = [];
     const events: BusEventWire[] = [];
     await Promise.all(
       effects.map(async (e) => {
         switch (e.type) {
           case "publish":
-            await this.publishTraced(e.msgId, e.item, state);
+            await this.publishTraced(e.msgId, e.item, state, decided);
             return;
           case "event":
             events.push(e.event);

@@ -7,6 +7,11 @@
  * dropped spans, never job throughput.
  */
 
+import { SyncContextManager } from "./sync-context.ts";
+
+/** Services that run no application code: they need no context carried across awaits (`sync-context.ts`). */
+const SYNC_CONTEXT_SERVICES = new Set(["dispatcher", "coordinator"]);
+
 export interface Telemetry {
   enabled: boolean;
   shutdown(): Promise<void>;
@@ -26,6 +31,7 @@ export async function startTelemetry(
   if (!telemetryWanted(env)) return { enabled: false, shutdown: async () => undefined };
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({
+    ...(SYNC_CONTEXT_SERVICES.has(service) ? { contextManager: new SyncContextManager() } : {}),
     // An empty variable counts as unset (as the OpenTelemetry spec says), not as an empty service name.
     serviceName: env.OTEL_SERVICE_NAME || `jetbus-${service}`,
     // Traces only: without these NodeSDK would also start OTLP metric and log exporters from env.

@@ -10,6 +10,7 @@ import { isEffectLive, mayRepeatOldEffect } from "../core/outbox.ts";
 import { isTerminal } from "../core/views.ts";
 import type { Effect, Transition, WorkflowState } from "../core/types.ts";
 import { RecentSet } from "./recent-set.ts";
+import type { TraceFields } from "../telemetry/carrier.ts";
 import {
   refKey,
   RevisionConflictError,
@@ -20,8 +21,12 @@ import {
   type WorkflowStore,
 } from "./store.ts";
 
+/**
+ * `trace`: the trace context of the transition that decided the effects (its span, when it has one), passed
+ * along explicitly: a service may run without an asynchronous context manager.
+ */
 export interface EffectSink {
-  perform(effects: readonly Effect[], state: WorkflowState): Promise<void>;
+  perform(effects: readonly Effect[], state: WorkflowState, trace?: TraceFields): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -88,13 +93,16 @@ export class WorkflowEngine {
     return (await this.store.read(ref))?.value.state ?? null;
   }
 
-  /** Serialises applies to one workflow within this process; other processes are handled by revisions. */
-  apply(ref: WorkflowRef, fn: TransitionFn): Promise<ApplyResult> {
+  /**
+   * Serialises applies to one workflow within this process; other processes are handled by revisions.
+   * `trace`: the deciding transition's trace context, for the spans of what it publishes.
+   */
+  apply(ref: WorkflowRef, fn: TransitionFn, trace?: TraceFields): Promise<ApplyResult> {
     const key = refKey(ref);
     const prev = this.locks.get(key) ?? Promise.resolve();
     const run = prev.then(
-      () => this.applyUnlocked(ref, fn),
-      () => this.applyUnlocked(ref, fn),
+      () => this.applyUnlocked(ref, fn, trace),
+      () => this.applyUnlocked(ref, fn, trace),
     );
     this.locks.set(key, run);
     void run
@@ -105,7 +113,7 @@ export class WorkflowEngine {
     return run;
   }
 
-  private async applyUnlocked(ref: WorkflowRef, fn: TransitionFn): Promise<ApplyResult> {
+  private async applyUnlocked(ref: WorkflowRef, fn: TransitionFn, trace?: TraceFields): Promise<ApplyResult> {
     const key = refKey(ref);
     for (let attempt = 0; ; attempt++) {
       const cached = this.cache.get(key);
@@ -156,7 +164,7 @@ export class WorkflowEngine {
         throw err;
       }
       this.opts.onWritten?.(state, outbox);
-      await this.perform(fresh, state);
+      await this.perform(fresh, state, trace);
       // Terminal records get no further transitions to carry their outbox away: clear it now (best effort;
       // the reconciler clears what this misses). Running records clear theirs lazily on the next write.
       if (fresh.length > 0 && (isTerminal(state) || !t.changed)) {
@@ -168,11 +176,12 @@ export class WorkflowEngine {
     }
   }
 
-  private async perform(outbox: OutboxEntry[], state: WorkflowState): Promise<void> {
+  private async perform(outbox: OutboxEntry[], state: WorkflowState, trace?: TraceFields): Promise<void> {
     if (outbox.length === 0) return;
     await this.sink.perform(
       outbox.map((e) => e.effect),
       state,
+      trace,
     );
     const now = this.now();
     for (const e of outbox) this.performed.add(effectKey(e.effect), now);
