@@ -165,6 +165,13 @@ const client: Check[] = [
   { role: "client", action: "wait for done notices", sub: subjects.done("x"), allowed: true },
   {
     role: "client",
+    action: "see results stored (a wait without a done notice)",
+    sub: "jetbus.results.1.0",
+    allowed: true,
+  },
+  { role: "client", action: "see a result record stored", sub: kv(BUCKETS.results, "x"), allowed: true },
+  {
+    role: "client",
     action: "observe events",
     pub: api("CONSUMER.CREATE", STREAMS.events, "x", "jetbus.events.>"),
     allowed: true,

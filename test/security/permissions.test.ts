@@ -114,6 +114,15 @@ describe("each role on its own user", () => {
     const { dispatchId } = await client.dispatch(job("demo:hello", { name: "perm" }));
     assert.equal((await client.wait(dispatchId, { timeout: 20_000 })).status, "succeeded");
 
+    // A job sent without a done notice: its wait subscribes where the result is stored, which the role allows.
+    const refusals = async () =>
+      (await metrics.natsPermissionErrors.get()).values.reduce((n, v) => n + v.value, 0);
+    const refusedBefore = await refusals();
+    const [bulk] = await client.dispatchMany([job("demo:hello", { name: "bulk" })]);
+    assert.ok(bulk?.ok, JSON.stringify(bulk));
+    assert.equal((await client.wait(bulk.dispatchId, { timeout: 20_000 })).status, "succeeded");
+    assert.equal(await refusals(), refusedBefore, "the client's subscriptions were all allowed");
+
     const batchId = await client
       .batch(job("demo:hello", { name: "a" }), job("demo:hello", { name: "b" }))
       .then(job("demo:then"))
