@@ -24,6 +24,7 @@ import { BUCKETS, keys } from "../../shared/protocol/names.ts";
 import { resultRecord } from "../../shared/protocol/outcome-builders.ts";
 import { BATCHED_RECORD_MAX_BYTES, resultSubject } from "../../shared/protocol/results.ts";
 import type { OutcomeEntry, ResultRecord } from "../../shared/protocol/schemas.ts";
+import { kvSubjects } from "../../shared/protocol/subjects.ts";
 import {
   JetStreamPublishError,
   PublishErrorCodes,
@@ -142,7 +143,7 @@ export class ResultWriter {
 
   /** A record of its own, unless one exists (first outcome wins: the one there is this job's, recorded). */
   private async recordOwn(r: Recorded): Promise<void> {
-    const subject = `$KV.${BUCKETS.results}.${keys.result(r.outcome.dispatch_id)}`;
+    const subject = kvSubjects.key(BUCKETS.results, keys.result(r.outcome.dispatch_id));
     try {
       await this.publisher.publish(
         subject,

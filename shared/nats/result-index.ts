@@ -11,9 +11,8 @@
  */
 import { JetStreamError, type JetStreamManager } from "@nats-io/jetstream";
 import { STREAMS } from "../protocol/names.ts";
-import { CLOCK_SKEW_MS, RESULT_WINDOW_MS, ResultBatch } from "../protocol/results.ts";
+import { CLOCK_SKEW_MS, decodeResultBatch, RESULT_WINDOW_MS } from "../protocol/results.ts";
 import type { ResultRecord } from "../protocol/schemas.ts";
-import { check, parseJson } from "../protocol/validate.ts";
 
 /** Batches asked for per direct read (the server may send fewer: it also stops at a byte limit). */
 const PAGE = 256;
@@ -113,7 +112,7 @@ export class ResultIndex {
           n++;
           ix.nextSeq = sm.seq + 1;
           pending = sm.pending;
-          const results = decodeBatch(sm.data);
+          const results = decodeResultBatch(sm.data);
           this.remember(sm.seq, Promise.resolve(results));
           // A subject forgotten while this read ran no longer counts towards the limit.
           const counted = this.subjects.get(subject) === ix;
@@ -142,7 +141,7 @@ export class ResultIndex {
     const cached = this.batches.get(seq);
     if (cached) return cached;
     const reading = this.jsm.direct.getMessage(STREAMS.results, { seq }).then(
-      (sm) => (sm ? decodeBatch(sm.data) : []),
+      (sm) => (sm ? decodeResultBatch(sm.data) : []),
       (err: unknown) => {
         if (isNotFound(err)) return [];
         this.batches.delete(seq);
@@ -167,15 +166,6 @@ export class ResultIndex {
       this.subjects.delete(oldest);
       this.ids -= ix.seqsById.size;
     }
-  }
-}
-
-function decodeBatch(data: Uint8Array): ResultRecord[] {
-  try {
-    const v = parseJson(data, "results batch");
-    return check(ResultBatch, v) ? v.results : [];
-  } catch {
-    return [];
   }
 }
 

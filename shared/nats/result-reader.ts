@@ -9,20 +9,9 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { keys } from "../protocol/names.ts";
-import { ResultRecord as ResultRecordSchema } from "../protocol/outcome.ts";
-import { dispatchTime, pickResult, resultSubject } from "../protocol/results.ts";
+import { decodeResultRecord, dispatchTime, pickResult, resultSubject } from "../protocol/results.ts";
 import type { ResultRecord } from "../protocol/schemas.ts";
-import { check, parseJson } from "../protocol/validate.ts";
 import { resultIndexOf, windowStartOf } from "./result-index.ts";
-
-function decodeRecord(data: Uint8Array): ResultRecord | null {
-  try {
-    const v = parseJson(data, "stored result");
-    return check(ResultRecordSchema, v) ? v : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A job's result, and the latest replay of it (0 when never replayed): runs before it no longer count. */
 export interface FoundResult {
@@ -37,7 +26,7 @@ export async function findResultAndReplay(
 ): Promise<FoundResult> {
   const own = bucket
     .get(keys.result(dispatchId))
-    .then((e) => (e && e.operation === "PUT" ? decodeRecord(e.value) : null));
+    .then((e) => (e && e.operation === "PUT" ? decodeResultRecord(e.value) : null));
   const subject = resultSubject(dispatchId);
   if (!subject) return { record: await own, replayed: 0 };
   const [big, batched, marker] = await Promise.all([

@@ -11,6 +11,8 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { ResultRecord } from "./outcome.ts";
+import type { ResultRecord as ResultRecordValue } from "./schemas.ts";
+import { check, parseJson } from "./validate.ts";
 
 /** How much dispatch time one results subject covers. */
 export const RESULT_WINDOW_MS = 10_000;
@@ -63,4 +65,34 @@ export function pickResult(records: readonly ResultRecord[]): ResultRecord | nul
   let best: ResultRecord | null = null;
   for (const r of records) if (!best || (r.replay ?? 0) > (best.replay ?? 0)) best = r;
   return best;
+}
+
+// Anyone can publish on the results subjects and keys: a stored value counts only when it checks out, and one
+// that does not is skipped, never thrown (a reader goes on with the rest).
+
+/** The records of one message stored on a results subject; none when it is not a valid batch. */
+export function decodeResultBatch(data: Uint8Array): ResultRecordValue[] {
+  const v = parseOrNull(data);
+  return check(ResultBatch, v) ? v.results : [];
+}
+
+/** The record stored under a `jetbus-results` key; null when it is not a valid record. */
+export function decodeResultRecord(data: Uint8Array): ResultRecordValue | null {
+  const v = parseOrNull(data);
+  return check(ResultRecord, v) ? v : null;
+}
+
+/** The records of a message from either place (a batch or a record on its own). */
+export function recordsIn(data: Uint8Array): ResultRecordValue[] {
+  const v = parseOrNull(data);
+  if (check(ResultBatch, v)) return v.results;
+  return check(ResultRecord, v) ? [v] : [];
+}
+
+function parseOrNull(data: Uint8Array): unknown {
+  try {
+    return parseJson(data, "stored result");
+  } catch {
+    return null;
+  }
 }

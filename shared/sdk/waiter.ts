@@ -1,8 +1,10 @@
 /**
  * @module
- * `bus.wait(id)`: subscribe to `jetbus.done.<id>` first, then read the stored record (so an
- * outcome recorded before the call, or by another process, is found), then wait for the notice. Plain jobs'
- * results are kept for JETBUS_RESULT_TTL_MS (`findResult`); chains and batches until pruned.
+ * `bus.wait(id)`: subscribe to `jetbus.done.<id>` (and, for a job not watched since its dispatch, which may
+ * have been sent without notices, to where its record is stored: result-feed.ts) first, then read the stored
+ * record (so an outcome recorded before the call, or by another process, is found), then wait for whichever
+ * comes first. Plain jobs' results are kept for JETBUS_RESULT_TTL_MS (`findResult`); chains and batches until
+ * pruned.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { job, type Bus } from "../../shared/index.ts";
-import { recordsIn } from "../../shared/sdk/result-feed.ts";
+import { recordsIn } from "../../shared/protocol/results.ts";
 import { deferred, startNatsServer, withTimeout, type NatsServer } from "../../shared/testkit/index.ts";
 import { otelEnv, startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.ts";
 import { testBus } from "../helpers/process-kit.ts";
