@@ -21,7 +21,7 @@ import { forgetResult } from "../nats/result-reader.ts";
 import { requireSupportedServer, watchServerVersion } from "../nats/server-version.ts";
 import { DEFAULT_TOPOLOGY, type TopologyConfig } from "../nats/topology.ts";
 import { REQUEST_SUBJECTS } from "../protocol/subjects.ts";
-import type { BulkDispatchOk, DispatchOk } from "../protocol/schemas.ts";
+import type { DispatchOk } from "../protocol/schemas.ts";
 import { fromErrorBody } from "../protocol/errors.ts";
 import { createLogger, type Logger } from "../telemetry/logger.ts";
 import type { JobContext } from "../worker/context.ts";
@@ -34,6 +34,7 @@ import { toJobRequest, type Job } from "./job.ts";
 import { EarlyNotices } from "./early-notices.ts";
 import { ResultFeed } from "./result-feed.ts";
 import { Requester } from "./requester.ts";
+import { BulkDispatcher } from "./bulk-dispatch.ts";
 import type {
   Bus,
   DeadLetters,
@@ -47,7 +48,7 @@ import type {
   WaitOutcome,
 } from "./types.ts";
 import { waitForOutcome } from "./waiter.ts";
-import { sendBatch, sendChain, chunk } from "./workflow-dispatch.ts";
+import { sendBatch, sendChain } from "./workflow-dispatch.ts";
 import { batchInfo, chainInfo, type BatchInfo, type ChainInfo } from "../protocol/workflow-info.ts";
 
 /**
@@ -128,6 +129,7 @@ export async function connectBus(opts: BusOptions = {}): Promise<Bus> {
 export class NatsBus implements Bus {
   readonly deadLetters: DeadLetters;
   private readonly requester: Requester;
+  private readonly bulk: BulkDispatcher;
   private readonly early: EarlyNotices;
   private readonly feed: ResultFeed;
   private readonly publisher: JetStreamPublisher;
@@ -146,6 +148,7 @@ export class NatsBus implements Bus {
     private readonly ownsConnection: boolean,
   ) {
     this.requester = new Requester(nc, opts.requestTimeoutMs ?? 10_000);
+    this.bulk = new BulkDispatcher(this.requester, () => this.maxPayload());
     this.early = new EarlyNotices(nc);
     this.feed = new ResultFeed(nc);
     this.publisher = new JetStreamPublisher(nc);
@@ -206,33 +209,18 @@ export class NatsBus implements Bus {
   }
 
   async dispatchMany(jobs: readonly Job[]): Promise<DispatchManyResult[]> {
-    // Not watched from here (a `wait` on one of them listens for its stored record), so the worker and the
-    // coordinator send no done notice for them: two messages a job that nobody would read.
-    const requests = jobs.map((j) => ({ ...toJobRequest(j, j.dispatchId ?? newId("dsp")), notify: false }));
-    const chunks = chunk(requests, Math.floor(this.maxPayload() / 2));
-    const replies: DispatchManyResult[][] = new Array(chunks.length);
-    let next = 0;
-    // A few chunks in flight keep the dispatcher busy without one huge request.
-    const lanes = Array.from({ length: Math.min(4, chunks.length) }, async () => {
-      while (next < chunks.length) {
-        const i = next++;
-        const reply = await this.requester.request<BulkDispatchOk>(REQUEST_SUBJECTS.dispatchBulk, {
-          v: 1,
-          jobs: chunks[i],
-        });
-        replies[i] = reply.results.map((r) =>
-          r.ok
-            ? { ok: true, dispatchId: r.dispatch_id, duplicate: r.duplicate }
-            : {
-                ok: false,
-                error: fromErrorBody(r.error),
-                ...(r.dispatch_id ? { dispatchId: r.dispatch_id } : {}),
-              },
-        );
-      }
-    });
-    await Promise.all(lanes);
-    return replies.flat();
+    // Not watched from here (a `wait` on one of them listens for its stored record), so they go without done
+    // notices: two messages a job that nobody would read.
+    const results = await this.bulk.send(jobs.map((j) => toJobRequest(j, j.dispatchId ?? newId("dsp"))));
+    return results.map((r) =>
+      r.ok
+        ? { ok: true, dispatchId: r.dispatch_id, duplicate: r.duplicate }
+        : {
+            ok: false,
+            error: fromErrorBody(r.error),
+            ...(r.dispatch_id ? { dispatchId: r.dispatch_id } : {}),
+          },
+    );
   }
 
   private maxPayload(): number {
