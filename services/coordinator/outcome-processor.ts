@@ -31,9 +31,15 @@ import { skipInvalid } from "../../shared/telemetry/invalid-message.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { WorkflowRef } from "../../shared/workflow/store.ts";
 import { ResultWriter } from "./result-writer.ts";
-import { context, trace, type Span } from "@opentelemetry/api";
+import type { Span } from "@opentelemetry/api";
 import { ATTR, MAX_LINKS } from "../../shared/telemetry/attributes.ts";
-import { contextFromFields, fieldsOf, spanContextOf } from "../../shared/telemetry/carrier.ts";
+import {
+  contextFromFields,
+  fieldsOf,
+  spanContextOf,
+  traceIds,
+  type TraceFields,
+} from "../../shared/telemetry/carrier.ts";
 import { continuesTrace, failSpan, startInternal } from "../../shared/telemetry/spans.ts";
 
 export interface OutcomeProcessorDeps {
@@ -242,9 +248,9 @@ export class OutcomeProcessor {
       links,
     );
     try {
-      await context.with(trace.setSpan(parent, span), () =>
-        this.applyWorkflowTraced(g, duplicates, staleCallbacks, refused, span),
-      );
+      // No context.with: the coordinator runs the synchronous context manager (sync-context.ts), so the span is
+      // handed on explicitly, to the write's effects and to the log lines.
+      await this.applyWorkflowTraced(g, duplicates, staleCallbacks, refused, span);
     } catch (err) {
       failSpan(span, err);
       throw err;
@@ -260,6 +266,8 @@ export class OutcomeProcessor {
     refused: Map<OutcomeEntry, string>,
     span: Span | null,
   ): Promise<void> {
+    const spanFields = span ? fieldsOf(span) : undefined;
+    const log = () => (spanFields ? this.d.log.child(traceIds(spanFields.traceparent)) : this.d.log);
     let accepted = new Set<MemberOutcome>();
     let recorded = new Set<OutcomeEntry>();
     let refusedCallbacks = new Map<OutcomeEntry, string>();
@@ -310,16 +318,16 @@ export class OutcomeProcessor {
           }
           return t;
         },
-        span ? fieldsOf(span) : undefined,
+        spanFields,
       )
       .catch(async (err: unknown) => {
         if ((err as { code?: unknown }).code !== ErrorCodes.PayloadTooLarge) throw err;
-        await this.failTooLarge(g, err, refused);
+        await this.failTooLarge(g, err, refused, log, spanFields);
         return null;
       });
     if (!result) return;
     if (!result.state) {
-      this.d.log.warn({ workflow: g.ref }, "outcomes for an unknown (or pruned) workflow: ignored");
+      log().warn({ workflow: g.ref }, "outcomes for an unknown (or pruned) workflow: ignored");
       return;
     }
     metrics.workflowTransitions.inc({ kind: g.ref.kind, op: "outcomes" });
@@ -355,7 +363,7 @@ export class OutcomeProcessor {
     }
     for (const r of result.transition?.rejected ?? []) {
       if (r.refused) continue;
-      this.d.log.warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
+      log().warn({ workflow: g.ref, reason: r.reason, job_id: r.outcome?.jobId }, "outcome rejected");
     }
   }
 
@@ -368,18 +376,21 @@ export class OutcomeProcessor {
     g: WorkflowGroup,
     err: unknown,
     refused: Map<OutcomeEntry, string>,
+    log: () => Logger,
+    spanFields: TraceFields | undefined,
   ): Promise<void> {
     const reason = `the ${g.ref.kind}'s record outgrew its budget (${String((err as Error).message)}); the ${g.ref.kind} is failed`;
-    this.d.log.error({ workflow: g.ref, err: String(err) }, "workflow record over its budget: failed");
+    log().error({ workflow: g.ref, err: String(err) }, "workflow record over its budget: failed");
     const error = truncateError({ code: ErrorCodes.PayloadTooLarge, message: reason, retryable: false });
     const ctx = { now: this.d.engine.now(), newId: this.d.engine.newId };
     await this.d.engine
-      .apply(g.ref, (cur) => (cur ? failWorkflow(withoutUnclaimedCallbacks(cur), error, ctx) : null))
+      .apply(
+        g.ref,
+        (cur) => (cur ? failWorkflow(withoutUnclaimedCallbacks(cur), error, ctx) : null),
+        spanFields,
+      )
       .catch((e: unknown) =>
-        this.d.log.error(
-          { workflow: g.ref, err: String(e) },
-          "could not fail the workflow either: left as is",
-        ),
+        log().error({ workflow: g.ref, err: String(e) }, "could not fail the workflow either: left as is"),
       );
     for (const m of g.members) refused.set(m.entry, reason);
     for (const cb of g.callbacks) refused.set(cb, reason);

@@ -43,7 +43,6 @@ import type { JobRequest } from "../../shared/protocol/schemas.ts";
 import { decodeMessage } from "../../shared/protocol/validate.ts";
 import type { WorkflowEngine } from "../../shared/workflow/engine.ts";
 import type { KnownTypes } from "./known-types.ts";
-import { context, trace } from "@opentelemetry/api";
 import { ATTR } from "../../shared/telemetry/attributes.ts";
 import { contextFromFields, fieldsFromHeaders, type TraceFields } from "../../shared/telemetry/carrier.ts";
 import { failSpan, handedOn, startSend } from "../../shared/telemetry/spans.ts";
@@ -159,7 +158,9 @@ export class WorkflowHandlers {
       contextFromFields(caller),
     );
     try {
-      return await context.with(trace.setSpan(context.active(), span), () => fn(handedOn(span, caller)));
+      // Handed on explicitly, not made active: the dispatcher runs the synchronous context manager
+      // (sync-context.ts), under which an active span would not last past the first await.
+      return await fn(handedOn(span, caller));
     } catch (err) {
       failSpan(span, err, (err as { code?: string }).code);
       throw err;

@@ -134,7 +134,3 @@ export function failSpan(span: Span, err: unknown, code?: string): void {
   span.setAttribute(ATTR.errorType, code ?? e.name);
   span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
 }
-
-export function withSpan<T>(span: Span, fn: () => T): T {
-  return context.with(trace.setSpan(context.active(), span), fn);
-}
