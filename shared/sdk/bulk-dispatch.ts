@@ -50,7 +50,7 @@ export class BulkDispatcher {
   }
 
   private async sendAll(requests: readonly JobRequest[]): Promise<BulkItemResult[]> {
-    const chunks = chunk([...requests], Math.floor(this.maxPayload() / 2));
+    const chunks = chunk(requests, Math.floor(this.maxPayload() / 2));
     const replies: BulkItemResult[][] = new Array(chunks.length);
     let next = 0;
     const lanes = Array.from({ length: Math.min(LANES, chunks.length) }, async () => {

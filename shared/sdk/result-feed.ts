@@ -24,10 +24,13 @@ interface Feed {
 }
 
 /**
- * Whether a stored message can hold a record of one of these ids. A results subject carries the results of a
- * quarter of a 10 s window of dispatches, nearly all for other waits or none: a byte search is far cheaper
- * than parsing and checking each batch.
+ * Up to this many waits on a subject, a batch is searched for their ids before it is parsed. A results subject
+ * carries a quarter of a 10 s window's results, nearly all for other waits: a few byte searches are far cheaper
+ * than parsing and checking each batch, but one search per wait of thousands (waits after the fact) is not.
  */
+const SEARCH_MAX_WAITS = 16;
+
+/** Whether a stored message can hold a record of one of these ids. */
 function mentionsAny(data: Uint8Array, ids: Iterable<string>): boolean {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   for (const id of ids) if (bytes.includes(id)) return true;
@@ -65,7 +68,7 @@ export class ResultFeed {
             if (this.feeds.get(subject)?.sub === sub) this.feeds.delete(subject);
             return;
           }
-          if (!mentionsAny(m.data, waits.keys())) return;
+          if (waits.size <= SEARCH_MAX_WAITS && !mentionsAny(m.data, waits.keys())) return;
           for (const r of recordsIn(m.data)) for (const cb of waits.get(r.dispatch_id) ?? []) cb(r);
         },
       });

@@ -38,7 +38,11 @@ export async function sendChain(requester: Requester, spec: ChainSpec): Promise<
 }
 
 /** Splits member requests into chunks under both a count and a byte budget (an oversize one goes alone). */
-export function chunk(requests: JobRequest[], maxBytes: number, maxJobs = MAX_CHUNK_JOBS): JobRequest[][] {
+export function chunk(
+  requests: readonly JobRequest[],
+  maxBytes: number,
+  maxJobs = MAX_CHUNK_JOBS,
+): JobRequest[][] {
   return packBySize(requests, (r) => byteLength(JSON.stringify(r)), maxBytes, maxJobs, true).packs;
 }
 

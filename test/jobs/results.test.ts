@@ -227,7 +227,7 @@ describe("ResultFeed", () => {
       attempts: 1,
       finished_at: Date.now(),
     });
-    // Spelled out, not built by the code under test: the subjects the coordinator stores on (protocol §4).
+    // Built by resultSubject, as the coordinator builds it; its shape is checked against protocol §4.
     const subject = resultSubject(id)!;
     assert.match(subject, /^jetbus\.results\.\d+\.[0-3]$/);
     for (const bad of ["not json", "null", '{"v":1,"results":[{"dispatch_id":1}]}'])
