@@ -3,7 +3,10 @@
  * P1-trace — what tracing costs: P1 (20,000 no-op jobs) with tracing off, with the three services exporting
  * OTLP/HTTP to a local sink at `parentbased_traceidratio` 0.1, and at `always_on`; the variants interleaved
  * per repetition, each figure the median. `cost_*` is the share of throughput lost against "off"
- * (0.07 = 7% slower).
+ * (0.07 = 7% slower). `cpu_us_per_job` is each variant's CPU per job per process (median per process), and
+ * `cpu_cost_*` the share of the variant's CPU per job that tracing added (1 − off ÷ variant, totals): on a
+ * saturated machine throughput goes as 1 ÷ CPU per job, and CPU per job swings far less with machine noise
+ * than a rate does.
  */
 import { median, round } from "../lib/stats.ts";
 import { peakRss } from "../lib/summary.ts";
@@ -44,6 +47,24 @@ function medianOf(xs: ThroughputFigures[], pick: (f: ThroughputFigures) => numbe
   return vals.length === 0 ? null : round(median(vals), 0);
 }
 
+/** Per process, the median of its CPU µs per job over the variant's repetitions. */
+function cpuPerJob(xs: ThroughputFigures[]): Record<string, number> | null {
+  const each = xs
+    .map((f) => (f.detail as { cpu_us_per_job?: Record<string, number> } | undefined)?.cpu_us_per_job)
+    .filter((c): c is Record<string, number> => c !== undefined);
+  if (each.length === 0) return null;
+  const names = [...new Set(each.flatMap((c) => Object.keys(c)))];
+  return Object.fromEntries(
+    names.map((k) => [
+      k,
+      round(median(each.map((c) => c[k]).filter((v): v is number => v !== undefined)), 1),
+    ]),
+  );
+}
+
+const cpuCost = (variant: Record<string, number> | null, off: Record<string, number> | null) =>
+  !variant?.total || !off?.total ? null : round(1 - off.total / variant.total, 3);
+
 const cost = (variantPerSec: number | null, offPerSec: number | null) =>
   variantPerSec === null || offPerSec === null || offPerSec === 0
     ? null
@@ -67,6 +88,7 @@ export const p1Trace: VariantsWorkload = {
   summarize(samples, info) {
     const perSec = (v: string) => medianOf(samples[v] ?? [], (f) => f.perSec);
     const [off, ratio, always] = [perSec("off"), perSec("ratio_0_1"), perSec("always_on")];
+    const cpu = Object.fromEntries(Object.entries(samples).map(([v, xs]) => [v, cpuPerJob(xs)]));
     return {
       workload: "P1-trace",
       off_per_s: off,
@@ -74,6 +96,9 @@ export const p1Trace: VariantsWorkload = {
       always_on_per_s: always,
       cost_ratio_0_1: cost(ratio, off),
       cost_always_on: cost(always, off),
+      cpu_cost_ratio_0_1: cpuCost(cpu.ratio_0_1 ?? null, cpu.off ?? null),
+      cpu_cost_always_on: cpuCost(cpu.always_on ?? null, cpu.off ?? null),
+      cpu_us_per_job: cpu,
       samples_per_s: Object.fromEntries(
         Object.entries(samples).map(([v, xs]) => [v, xs.map((f) => round(f.perSec, 0))]),
       ),
