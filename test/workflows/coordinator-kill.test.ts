@@ -1,7 +1,9 @@
 /**
  * @module
  * kill -9 of the coordinator PROCESS in the middle of a batch (~500 slow-ish members) and of a 10-step chain:
- * a restarted coordinator finishes the workflow with exact counts, every callback once, every step once.
+ * a restarted coordinator finishes the workflow with exact counts, every callback once, every step once. And
+ * plain jobs sent by `dispatchMany` (no done notice: their waits listen for stored records): the waits of the
+ * jobs that ended while no coordinator ran are answered by the restarted one.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -43,6 +45,52 @@ async function callbacksOnce(fx: Fixture, names: ("then" | "finally" | "catch")[
 }
 
 describe("kill -9 of the coordinator", () => {
+  it("mid-run of dispatchMany's jobs: every wait started before the kill answers once a restarted coordinator records them", async () => {
+    const fx = fixture("killw", mesh.url);
+    await pool.spawn("worker", { ...fx.env, JETBUS_CONCURRENCY: "10" });
+    const first = await pool.spawn("coordinator");
+    const size = 300;
+    const sent = await bus.dispatchMany(
+      Array.from({ length: size }, (_, i) => job(fx.type("member"), { i, ms: 30 })),
+    );
+    const ids = sent.map((r) => (r.ok ? r.dispatchId : assert.fail(String(r.error))));
+    let answered = 0;
+    const waits = ids.map((id) =>
+      bus.wait(id, { timeout: 60_000 }).then((o) => {
+        answered++;
+        return o;
+      }),
+    );
+    await waitFor("a third of the jobs to run", () => fx.count("member") >= 100, { timeoutMs: 20_000 });
+    await first.kill();
+    const ranAtKill = fx.count("member");
+    assert.ok(ranAtKill < size, `killed mid-run (${ranAtKill} ran)`);
+    // Jobs go on ending while no coordinator runs; nothing answers their waits (no notice, no record).
+    await waitFor("more jobs to end with no coordinator", () => fx.count("member") >= ranAtKill + 30, {
+      timeoutMs: 20_000,
+    });
+    const answeredWhileDown = answered;
+    assert.ok(answeredWhileDown < fx.count("member"), `${answeredWhileDown} answered while down`);
+
+    const second = await pool.spawn("coordinator");
+    const outcomes = await Promise.all(waits);
+    assert.ok(answered > answeredWhileDown);
+    for (const o of outcomes) assert.deepEqual([o.status, o.attempts], ["succeeded", 1]);
+    // Another process finds the same outcomes after the fact, from the records the restarted coordinator stored.
+    const other = await mesh.bus();
+    try {
+      const again = await Promise.all(ids.slice(-20).map((id) => other.wait(id, { timeout: 10_000 })));
+      assert.deepEqual(again, outcomes.slice(-20));
+    } finally {
+      await other.shutdown();
+    }
+    await queueSettled(ncOf(bus), fx.type("member"));
+    const members = fx.runs().filter((r) => r.type === fx.type("member"));
+    assert.equal(new Set(members.map((r) => r.jobId)).size, size);
+    assert.equal(members.length, size, "the coordinator's crash made no job run twice");
+    await second.stop();
+  });
+
   it("mid-batch (500 members): the restarted coordinator finishes it, counts exact, callbacks once", async () => {
     const fx = fixture("killb", mesh.url);
     await pool.spawn("worker", { ...fx.env, JETBUS_CONCURRENCY: "10" });
