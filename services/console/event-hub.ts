@@ -6,6 +6,7 @@
  * re-reads the queue counts then, instead of polling. A slow page never holds the others up: its messages
  * are dropped past a small buffer, and the next one carries the latest state anyway.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BusEvent, Bus, Subscription } from "../../shared/sdk/types.ts";
 import type { Logger } from "../../shared/telemetry/logger.ts";
 
@@ -111,10 +112,29 @@ export function startEventHub(
     }
   };
 
-  const sub: Subscription = bus.observe(onEvent);
-  sub.ready.catch((err: unknown) => log.error({ err: String(err) }, "cannot follow the events stream"));
+  // The console provisions nothing and may start before the services that make the events stream (`npm start`
+  // starts all four at once, and so may a cluster): until it exists, ask again, and be ready only then.
+  let sub: Subscription | null = null;
+  const stopping = new AbortController();
+  const ready = (async () => {
+    for (let attempt = 0; !stopping.signal.aborted; attempt++) {
+      const s = bus.observe(onEvent);
+      try {
+        await s.ready;
+        sub = s;
+        return;
+      } catch (err) {
+        await s.stop().catch(() => undefined);
+        if (stopping.signal.aborted) return;
+        log.warn({ err: String(err), attempt }, "cannot follow the events stream yet: trying again");
+        await sleep(Math.min(250 * 2 ** attempt, 5_000), undefined, { signal: stopping.signal }).catch(
+          () => undefined,
+        );
+      }
+    }
+  })();
   return {
-    ready: sub.ready,
+    ready,
     hub: {
       add(w) {
         watchers.add(w);
@@ -130,7 +150,9 @@ export function startEventHub(
         for (const p of pending.values()) if (p.timer) clearTimeout(p.timer);
         if (tick) clearTimeout(tick);
         watchers.clear();
-        await sub.stop();
+        stopping.abort();
+        await ready;
+        await sub?.stop();
       },
     },
   };

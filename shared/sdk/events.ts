@@ -67,6 +67,7 @@ export function observeEvents(
   remember: typeof SEEN = SEEN,
 ): Subscription {
   let stopped = false;
+  let live = false;
   let stopConsumer: (() => Promise<void>) | null = null;
   let markReady!: () => void;
   let failReady!: (err: unknown) => void;
@@ -98,6 +99,7 @@ export function observeEvents(
     stopConsumer = async () => {
       await messages.close();
     };
+    live = true;
     markReady();
     for await (const m of messages) {
       if (stopped) break;
@@ -125,7 +127,10 @@ export function observeEvents(
     }
   })().catch((err: unknown) => {
     failReady(err);
-    if (!stopped) log.error({ err }, "event subscription ended");
+    // Before it was ready the caller hears of it through `ready` (and may try again): only a warning here.
+    if (stopped) return;
+    if (live) log.error({ err }, "event subscription ended");
+    else log.warn({ err: String(err) }, "event subscription could not start");
   });
   return {
     ready,
