@@ -12,6 +12,7 @@ import { median, round } from "../lib/stats.ts";
 import { peakRss } from "../lib/summary.ts";
 import type { BenchEnv, ThroughputFigures, VariantsWorkload } from "../workloads/types.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
+import type { CostPerJob } from "./session.ts";
 import { runJetbusThroughput } from "./workloads.ts";
 
 const N = 20_000;
@@ -50,7 +51,7 @@ function medianOf(xs: ThroughputFigures[], pick: (f: ThroughputFigures) => numbe
 /** Per process, the median of its CPU µs per job over the variant's repetitions. */
 function cpuPerJob(xs: ThroughputFigures[]): Record<string, number> | null {
   const each = xs
-    .map((f) => (f.detail as { cpu_us_per_job?: Record<string, number> } | undefined)?.cpu_us_per_job)
+    .map((f) => (f.detail as Partial<CostPerJob> | undefined)?.cpu_us_per_job)
     .filter((c): c is Record<string, number> => c !== undefined);
   if (each.length === 0) return null;
   const names = [...new Set(each.flatMap((c) => Object.keys(c)))];

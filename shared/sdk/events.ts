@@ -127,10 +127,8 @@ export function observeEvents(
     }
   })().catch((err: unknown) => {
     failReady(err);
-    // Before it was ready the caller hears of it through `ready` (and may try again): only a warning here.
-    if (stopped) return;
-    if (live) log.error({ err }, "event subscription ended");
-    else log.warn({ err: String(err) }, "event subscription could not start");
+    // One that never started is told to its caller through `ready`, which may try again.
+    if (live && !stopped) log.error({ err }, "event subscription ended");
   });
   return {
     ready,

@@ -2,13 +2,11 @@
  * @module
  * The console's event hub started before the events stream exists (the console provisions nothing, and
  * `npm start` starts it beside the services that do): it asks again until the stream is there, is ready only
- * then, and passes a workflow's events on to the page watching it.
+ * then, passes a workflow's events on to the page watching it, and stops cleanly while still waiting.
+ * The tests run in order on one server: the first two before the topology is provisioned, the last provisions it.
  */
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { pino } from "pino";
+import { after, it } from "node:test";
 import { startEventHub, type PageEvent } from "../../services/console/event-hub.ts";
 import { EventBatcher } from "../../shared/nats/event-batcher.ts";
 import { provisionTopology } from "../../shared/nats/provision.ts";
@@ -17,31 +15,31 @@ import { DEFAULT_TOPOLOGY } from "../../shared/nats/topology.ts";
 import { connectBus } from "../../shared/sdk/nats-bus.ts";
 import type { Bus } from "../../shared/sdk/types.ts";
 import { createLogger } from "../../shared/telemetry/logger.ts";
-import type { Logger } from "../../shared/telemetry/logger.ts";
-import { startNatsServer, waitFor, withTimeout, type NatsServer } from "../../shared/testkit/index.ts";
+import { waitFor, withTimeout } from "../../shared/testkit/index.ts";
+import { ownServer } from "../helpers/own-server.ts";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let bus: Bus;
-
-before(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
-});
+const s = ownServer();
+const lines: string[] = [];
+const log = createLogger("test", "warn", { write: (line: string) => void lines.push(line) });
+const buses: Bus[] = [];
+const bus = async () => {
+  const b = await connectBus({ connection: s.nc, provision: false, logger: log, name: "hub-test" });
+  buses.push(b);
+  return b;
+};
 after(async () => {
-  await bus?.shutdown();
-  await nc?.close();
-  await server?.stop();
+  for (const b of buses) await b.shutdown();
+});
+
+it("stops while it is still waiting for the stream", async () => {
+  const { hub, ready } = startEventHub(await bus(), log);
+  await withTimeout(hub.stop(), 5_000, "the hub to stop");
+  await withTimeout(ready, 1_000, "its start to give up");
 });
 
 it("follows the events stream once it exists, and is ready only then", async () => {
-  const lines: string[] = [];
-  const log = pino(
-    { level: "warn" },
-    { write: (line: string) => void lines.push(line) },
-  ) as unknown as Logger;
-  bus = await connectBus({ connection: nc, provision: false, logger: log, name: "hub-test" });
-  const { hub, ready } = startEventHub(bus, log, { flushMs: 10 });
+  lines.length = 0;
+  const { hub, ready } = startEventHub(await bus(), log, { flushMs: 10 });
   let isReady = false;
   void ready.then(() => (isReady = true));
   try {
@@ -49,14 +47,17 @@ it("follows the events stream once it exists, and is ready only then", async () 
       lines.some((l) => l.includes("cannot follow the events stream yet")),
     );
     assert.equal(isReady, false, "not ready without the stream");
-    assert.ok(!lines.some((l) => l.includes('"level":50')), `nothing logged as an error: ${lines.join("")}`);
+    assert.ok(
+      !lines.some((l) => l.includes('"level":"error"')),
+      `nothing logged as an error: ${lines.join("")}`,
+    );
 
-    await provisionTopology(nc, await jetstreamManager(nc), DEFAULT_TOPOLOGY, createLogger("test", "silent"));
+    await provisionTopology(s.nc, s.jsm, DEFAULT_TOPOLOGY, createLogger("test", "silent"));
     await withTimeout(ready, 15_000, "the hub to follow the new stream");
 
     const got: PageEvent[] = [];
     hub.add({ workflowId: "bat_hub1", send: (e) => void got.push(e) });
-    const publisher = new JetStreamPublisher(nc);
+    const publisher = new JetStreamPublisher(s.nc);
     const events = new EventBatcher(publisher, "hub-test", () => undefined);
     try {
       const stored = await events.add([
@@ -76,21 +77,5 @@ it("follows the events stream once it exists, and is ready only then", async () 
     }
   } finally {
     await hub.stop();
-  }
-});
-
-it("stops while it is still waiting for the stream", async () => {
-  const other = await startNatsServer();
-  const onOther = await connect({ servers: other.url, noAsyncTraces: true });
-  const log = createLogger("test", "silent");
-  const b = await connectBus({ connection: onOther, provision: false, logger: log, name: "hub-test-2" });
-  try {
-    const { hub, ready } = startEventHub(b, log);
-    await withTimeout(hub.stop(), 5_000, "the hub to stop");
-    await withTimeout(ready, 1_000, "its start to give up");
-  } finally {
-    await b.shutdown();
-    await onOther.close();
-    await other.stop();
   }
 });
